@@ -1,0 +1,203 @@
+"""The dispatcher: accepts predictions, queues them per version, and records how they end.
+
+Everything accepted is in the store before it is queued, so a restart loses nothing: at start,
+predictions still `starting` are queued again in their original order, and ones that were
+`processing` when the server stopped are failed with a reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from pier.dispatch.live import Live, Status
+from pier.dispatch.pool import VersionPool
+from pier.files import FileStore, InputFetcher
+from pier.settings import Settings
+from pier.store import Row, Store
+from pier.util import utcnow
+
+log = logging.getLogger(__name__)
+
+INTERRUPTED = "Pier stopped while this prediction was running, so it did not finish. Run it again."
+FLUSH_INTERVAL = 0.5
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        files: FileStore,
+        fetcher: InputFetcher,
+        base_url: str,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.files = files
+        self.fetcher = fetcher
+        self.base_url = base_url
+        self.scratch_root = settings.data_dir / "tmp"
+        self.live: dict[str, Live] = {}
+        self.pools: dict[str, VersionPool] = {}
+        self.listeners: list[Callable[[Live], None]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.recover()
+        self._flusher = asyncio.create_task(self._flush_forever())
+
+    async def stop(self) -> None:
+        if self._flusher:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+        await self.flush()
+        await asyncio.gather(*(pool.stop() for pool in self.pools.values()))
+        self.pools.clear()
+
+    async def recover(self) -> None:
+        now = utcnow()
+        for row in await self.store.predictions_with_status(Status.PROCESSING.value):
+            metrics = dict(row["metrics"] or {})
+            metrics["total_time"] = round((now - row["created_at"]).total_seconds(), 6)
+            await self.store.update_prediction(
+                row["id"],
+                status=Status.FAILED.value,
+                error=INTERRUPTED,
+                completed_at=now,
+                metrics=metrics,
+            )
+        versions = {(v["model_id"], v["id"]): v for v in await self.store.all_versions()}
+        for row in await self.store.predictions_with_status(Status.STARTING.value):
+            version = versions.get((row["model_id"], row["version"]))
+            if version is None:
+                await self.store.update_prediction(
+                    row["id"],
+                    status=Status.FAILED.value,
+                    completed_at=now,
+                    error="The model version of this prediction no longer exists.",
+                )
+                continue
+            await self._enqueue(Live(row=row, version=version))
+
+    # -- accepting and canceling -------------------------------------------------------------
+    async def submit(self, row: Row, version: Row) -> Live:
+        """Record a new prediction and queue it. The row is durable before it is queued."""
+        await self.store.insert_prediction(row)
+        live = Live(row=row, version=version)
+        await self._enqueue(live)
+        return live
+
+    async def _enqueue(self, live: Live) -> None:
+        self.live[live.id] = live
+        await self.pool_for(live.version).put(live)
+        self.notify(live)
+
+    def pool_for(self, version: Row) -> VersionPool:
+        key = version["id"]
+        pool = self.pools.get(key)
+        if pool is None:
+            pool = self.pools[key] = VersionPool(self, version)
+        return pool
+
+    async def cancel(self, live: Live) -> None:
+        if live.status.terminal:
+            return
+        live.cancel_requested = True
+        pool = self.pool_for(live.version)
+        running = pool.running.get(live.id)
+        if live.status is Status.STARTING:
+            pool.remove(live)
+            await self.finish(live, Status.CANCELED)
+        elif running is not None:
+            await running[1].cancel(live.id)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(live.done.wait(), self.settings.cancel_grace + 2)
+
+    async def wait(self, live: Live, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(live.done.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def queue_info(self, live: Live) -> dict[str, Any] | None:
+        if live.status is not Status.STARTING:
+            return None
+        return self.pool_for(live.version).queue_info(live)
+
+    # -- recording ---------------------------------------------------------------------------
+    def notify(self, live: Live) -> None:
+        for listener in self.listeners:
+            listener(live)
+
+    async def persist(self, live: Live) -> None:
+        changed = live.take_dirty()
+        if changed:
+            await self.store.update_prediction(live.id, **changed)
+
+    async def finish(
+        self,
+        live: Live,
+        status: Status,
+        *,
+        output: Any = None,
+        error: str | None = None,
+        metrics: dict[str, Any] | None = None,
+    ) -> None:
+        if live.status.terminal:
+            return
+        now = utcnow()
+        merged = dict(live.row.get("metrics") or {})
+        merged.update(metrics or {})
+        created = live.row["created_at"]
+        started = live.row.get("started_at")
+        merged["total_time"] = round((now - created).total_seconds(), 6)
+        merged["queue_time"] = round(((started or now) - created).total_seconds(), 6)
+        if live.setup_time is not None:
+            merged["setup_time"] = round(live.setup_time, 6)
+        if status is not Status.SUCCEEDED:
+            merged.setdefault("predict_time", 0.0)
+        live.move_to(
+            status,
+            output=output,
+            error=error,
+            completed_at=now,
+            metrics=merged,
+            progress=_final_progress(live.row.get("progress"), status),
+        )
+        if started is None:
+            live.set(started_at=now)
+        file_rows, live.file_rows = live.file_rows, []
+        await self.store.finish_prediction(live.id, live.take_dirty(), file_rows)
+        self.live.pop(live.id, None)
+        live.done.set()
+        self.notify(live)
+
+    async def flush(self) -> None:
+        updates = [
+            (live.id, live.take_dirty())
+            for live in list(self.live.values())
+            if live.dirty and not live.status.terminal
+        ]
+        if updates:
+            await self.store.update_predictions(updates)
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL)
+            try:
+                await self.flush()
+            except Exception:  # keep flushing; the final write carries everything anyway
+                log.exception("flushing prediction state failed")
+
+
+def _final_progress(progress: dict[str, Any] | None, status: Status) -> dict[str, Any] | None:
+    if status is Status.SUCCEEDED and progress:
+        return {**progress, "percent": 100.0, "current": progress["total"]}
+    return progress

@@ -1,0 +1,80 @@
+"""The in-memory state of a prediction that is queued or running in this process.
+
+The store is the record; a Live object is the working copy that the model's events update many
+times a second. Changed fields are flushed to the store in batches and at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pier.store import Row
+
+
+class Status(enum.StrEnum):
+    """The one status vocabulary of store, API, UI and CLI."""
+
+    STARTING = "starting"
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (Status.SUCCEEDED, Status.FAILED, Status.CANCELED)
+
+
+# Allowed transitions; anything else is a bug and is asserted against.
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.STARTING: frozenset({Status.PROCESSING, Status.FAILED, Status.CANCELED}),
+    Status.PROCESSING: frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELED}),
+    Status.SUCCEEDED: frozenset(),
+    Status.FAILED: frozenset(),
+    Status.CANCELED: frozenset(),
+}
+
+
+class Phase(enum.StrEnum):
+    """Finer phases of a `starting` prediction, shown to people; clients ignore them."""
+
+    QUEUED = "queued"
+    BOOTING = "booting"
+
+
+@dataclass(eq=False)
+class Live:
+    row: Row
+    version: Row
+    phase: Phase = Phase.QUEUED
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    dirty: set[str] = field(default_factory=set)
+    cancel_requested: bool = False
+    enqueued_at: float = field(default_factory=time.monotonic)
+    setup_time: float | None = None
+    file_rows: list[Row] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return str(self.row["id"])
+
+    @property
+    def status(self) -> Status:
+        return Status(self.row["status"])
+
+    def move_to(self, status: Status, **fields: Any) -> None:
+        assert status in TRANSITIONS[self.status], f"{self.status} -> {status} is not allowed"
+        self.set(status=status.value, **fields)
+
+    def set(self, **fields: Any) -> None:
+        self.row.update(fields)
+        self.dirty.update(fields)
+
+    def take_dirty(self) -> dict[str, Any]:
+        changed = {key: self.row[key] for key in self.dirty}
+        self.dirty.clear()
+        return changed

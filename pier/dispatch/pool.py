@@ -1,0 +1,223 @@
+"""One version's queue and its model processes: FIFO order, N workers, cancel, timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pier.runner.errors import SetupFailed
+from pier.runner.progress import parse_progress
+from pier.runner.worker import PredictionEvents, Worker
+
+from pier.dispatch.live import Live, Phase, Status
+from pier.dispatch.outputs import OutputSink
+from pier.files import FileError, scratch_dir
+from pier.util import utcnow
+
+if TYPE_CHECKING:
+    from pier.dispatch.dispatcher import Dispatcher
+
+log = logging.getLogger(__name__)
+
+
+def file_fields(schema: dict[str, Any]) -> dict[str, bool]:
+    """Input names that take files, mapped to whether they take a list of them."""
+    props = schema.get("components", {}).get("schemas", {}).get("Input", {}).get("properties", {})
+    found: dict[str, bool] = {}
+    for name, prop in props.items():
+        if prop.get("format") == "uri":
+            found[name] = False
+        elif prop.get("type") == "array" and prop.get("items", {}).get("format") == "uri":
+            found[name] = True
+    return found
+
+
+class VersionPool:
+    def __init__(self, dispatcher: Dispatcher, version: dict[str, Any]) -> None:
+        self.dispatcher = dispatcher
+        self.version = version
+        settings = dispatcher.settings
+        self.queue: collections.deque[Live] = collections.deque()
+        self.wakeup = asyncio.Condition()
+        self.running: dict[str, tuple[Live, Worker]] = {}
+        self.workers = [
+            Worker(
+                Path(version["path"]),
+                version["predict_ref"],
+                env=dict(version.get("environment") or {}),
+                setup_retry_after=settings.setup_retry_after,
+                cancel_grace=settings.cancel_grace,
+            )
+            for _ in range(max(1, settings.workers_per_version))
+        ]
+        self.average_time: float | None = None
+        self.tasks = [asyncio.create_task(self._slot(w)) for w in self.workers]
+        self.file_fields = file_fields(version["openapi_schema"])
+
+    # -- the queue ---------------------------------------------------------------------------
+    async def put(self, live: Live) -> None:
+        self.queue.append(live)
+        async with self.wakeup:
+            self.wakeup.notify()
+
+    def remove(self, live: Live) -> bool:
+        try:
+            self.queue.remove(live)
+        except ValueError:
+            return False
+        return True
+
+    def queue_info(self, live: Live) -> dict[str, Any]:
+        if live.phase is Phase.BOOTING:
+            return {"position": 0, "ahead": 0, "phase": Phase.BOOTING.value, "estimated_wait": None}
+        try:
+            index = self.queue.index(live)
+        except ValueError:
+            index = 0
+        ahead = index + len(self.running)
+        wait = None
+        if self.average_time is not None:
+            wait = round(ahead * self.average_time / len(self.workers), 3)
+        return {
+            "position": index + 1,
+            "ahead": ahead,
+            "phase": live.phase.value,
+            "estimated_wait": wait,
+        }
+
+    async def _next(self) -> Live:
+        async with self.wakeup:
+            await self.wakeup.wait_for(lambda: bool(self.queue))
+            return self.queue.popleft()
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await asyncio.gather(*(w.stop() for w in self.workers), return_exceptions=True)
+
+    # -- running -----------------------------------------------------------------------------
+    async def _slot(self, worker: Worker) -> None:
+        while True:
+            live = await self._next()
+            try:
+                await self._execute(worker, live)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a platform bug must not take the slot down
+                log.exception("prediction %s failed inside Pier", live.id)
+                if not live.status.terminal:
+                    await self.dispatcher.finish(live, Status.FAILED, error=f"Pier error: {exc}")
+
+    async def _execute(self, worker: Worker, live: Live) -> None:
+        if live.status.terminal:
+            return
+        if worker.state.name != "READY":
+            live.phase = Phase.BOOTING
+            self.dispatcher.notify(live)
+        try:
+            await worker.ensure_started()
+        except SetupFailed as exc:
+            if not live.status.terminal:
+                live.set(logs=live.row["logs"] + (exc.logs or ""))
+                await self.dispatcher.finish(live, Status.FAILED, error=f"Setup failed: {exc}")
+            return
+        if live.status.terminal:  # canceled while the model was booting
+            return
+        live.setup_time = worker.setup_time
+        live.move_to(Status.PROCESSING, started_at=utcnow())
+        self.running[live.id] = (live, worker)
+        workdir = scratch_dir(self.dispatcher.scratch_root)
+        try:
+            await self.dispatcher.persist(live)
+            await self._predict(worker, live, workdir)
+        finally:
+            self.running.pop(live.id, None)
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    async def _predict(self, worker: Worker, live: Live, workdir: Path) -> None:
+        try:
+            inputs = await self._fetch_inputs(live, workdir)
+        except FileError as exc:
+            await self.dispatcher.finish(live, Status.FAILED, error=str(exc))
+            return
+        if live.cancel_requested:
+            await self.dispatcher.finish(live, Status.CANCELED)
+            return
+        sink = OutputSink(
+            live,
+            self.dispatcher.files,
+            self.dispatcher.base_url,
+            lambda: self.dispatcher.notify(live),
+        )
+        events = PredictionEvents(
+            on_log=lambda text: self._on_log(live, text),
+            on_output=sink.on_output,
+            on_output_kind=sink.on_output_kind,
+            on_progress=lambda pct, cur, tot: self._on_progress(live, pct, cur, tot),
+            on_metric=lambda name, value: live.row["metrics"].__setitem__(name, value),
+        )
+        output_dir = workdir / "out"
+        output_dir.mkdir()
+        started = time.monotonic()
+        result = await worker.predict(
+            live.id,
+            inputs,
+            output_dir,
+            events,
+            timeout=self.dispatcher.settings.prediction_timeout,
+            context={"id": live.id},
+        )
+        elapsed = time.monotonic() - started
+        self.average_time = (
+            elapsed if self.average_time is None else (0.8 * self.average_time + 0.2 * elapsed)
+        )
+        output = await sink.final()
+        status = Status(result.status)
+        metrics = dict(result.metrics or {})
+        metrics.setdefault("predict_time", round(elapsed, 6))
+        await self.dispatcher.finish(
+            live, status, output=output, error=result.error, metrics=metrics
+        )
+
+    async def _fetch_inputs(self, live: Live, workdir: Path) -> dict[str, Any]:
+        inputs = dict(live.row["input"])
+        if not self.file_fields:
+            return inputs
+        fetch_dir = workdir / "in"
+        fetch_dir.mkdir()
+        fetcher, account = self.dispatcher.fetcher, live.row["account_id"]
+        for name, many in self.file_fields.items():
+            value = inputs.get(name)
+            if value is None:
+                continue
+            if many:
+                inputs[name] = [
+                    str(await fetcher.fetch(v, account, self._subdir(fetch_dir))) for v in value
+                ]
+            else:
+                inputs[name] = str(await fetcher.fetch(value, account, self._subdir(fetch_dir)))
+        return inputs
+
+    @staticmethod
+    def _subdir(root: Path) -> Path:
+        # One folder per file keeps each input's own name without collisions.
+        folder = root / str(len(list(root.iterdir())))
+        folder.mkdir()
+        return folder
+
+    def _on_log(self, live: Live, text: str) -> None:
+        live.set(logs=live.row["logs"] + text)
+        parsed = parse_progress(text)
+        if parsed is not None:
+            self._on_progress(live, *parsed)
+        self.dispatcher.notify(live)
+
+    def _on_progress(self, live: Live, percent: float, current: int, total: int) -> None:
+        live.set(progress={"percent": round(percent, 2), "current": current, "total": total})
+        self.dispatcher.notify(live)

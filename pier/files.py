@@ -1,0 +1,269 @@
+"""Files on local disk: uploads, prediction outputs, and fetching file inputs.
+
+Every file is a row in the store plus bytes under ``DATA_DIR/files/<id>/<name>``. Each file has a
+public token: ``/files/<token>/<name>`` serves its bytes without authentication, so the official
+clients (which fetch outputs without a token) can read them; the token is 256 random bits.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import mimetypes
+import re
+import secrets
+import shutil
+import tempfile
+import urllib.parse
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from pier.store import Row, Store
+from pier.util import new_id, utcnow
+
+_MAGIC: tuple[tuple[bytes, int, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
+    (b"\xff\xd8\xff", 0, "image/jpeg"),
+    (b"GIF8", 0, "image/gif"),
+    (b"WEBP", 8, "image/webp"),
+    (b"ftyp", 4, "video/mp4"),
+    (b"WAVE", 8, "audio/wav"),
+    (b"%PDF", 0, "application/pdf"),
+    (b"ID3", 0, "audio/mpeg"),
+    (b"OggS", 0, "audio/ogg"),
+)
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+FILE_TTL = timedelta(days=1)
+
+
+class FileError(Exception):
+    """A file input that cannot be used; the message is shown to the user."""
+
+
+class FileTooLarge(FileError):
+    pass
+
+
+def sniff_content_type(head: bytes, name: str, declared: str | None = None) -> str:
+    """The content type the bytes show; else the declared one; else a guess from the name."""
+    for magic, offset, kind in _MAGIC:
+        if head[offset : offset + len(magic)] == magic:
+            return kind
+    if declared and declared != "application/octet-stream":
+        # A declared binary media type the bytes do not confirm is not trusted.
+        if not declared.startswith(("image/", "video/", "audio/")):
+            return declared
+    guessed = mimetypes.guess_type(name)[0]
+    if guessed and not guessed.startswith(("image/", "video/", "audio/")):
+        return guessed
+    return "application/octet-stream"
+
+
+def safe_name(name: str) -> str:
+    cleaned = _SAFE_NAME.sub("_", Path(name).name).strip("._") or "file"
+    return cleaned[-200:]
+
+
+@dataclass
+class FileStore:
+    root: Path
+    store: Store
+    max_bytes: int
+
+    def _new_path(self, file_id: str, name: str) -> Path:
+        folder = self.root / file_id
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / safe_name(name)
+
+    async def save(
+        self,
+        account_id: str,
+        chunks: AsyncIterator[bytes],
+        name: str,
+        content_type: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        prediction_id: str | None = None,
+    ) -> Row:
+        file_id = new_id()
+        path = self._new_path(file_id, name)
+        sha256, md5, size, head = hashlib.sha256(), hashlib.md5(), 0, b""
+        try:
+            with path.open("wb") as out:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise FileTooLarge(f"Files must be at most {self.max_bytes} bytes")
+                    if len(head) < 64:
+                        head += chunk[: 64 - len(head)]
+                    sha256.update(chunk)
+                    md5.update(chunk)
+                    out.write(chunk)
+        except BaseException:
+            shutil.rmtree(path.parent, ignore_errors=True)
+            raise
+        row = self._row(
+            file_id,
+            account_id,
+            path,
+            size,
+            sha256.hexdigest(),
+            md5.hexdigest(),
+            sniff_content_type(head, name, content_type),
+            metadata or {},
+            prediction_id,
+        )
+        await self.store.insert_file(row)
+        return row
+
+    async def adopt(self, account_id: str, source: Path, prediction_id: str) -> Row:
+        row = self.prepare_output(account_id, source, prediction_id)
+        await self.store.insert_file(row)
+        return row
+
+    def prepare_output(self, account_id: str, source: Path, prediction_id: str) -> Row:
+        """Move a file a model wrote into storage as an output of a prediction."""
+        file_id = new_id()
+        path = self._new_path(file_id, source.name)
+        shutil.move(str(source), path)
+        sha256, md5 = hashlib.sha256(), hashlib.md5()
+        with path.open("rb") as handle:
+            head = handle.read(64)
+            handle.seek(0)
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                sha256.update(block)
+                md5.update(block)
+        return self._row(
+            file_id,
+            account_id,
+            path,
+            path.stat().st_size,
+            sha256.hexdigest(),
+            md5.hexdigest(),
+            sniff_content_type(head, path.name),
+            {},
+            prediction_id,
+        )
+
+    def _row(
+        self,
+        file_id: str,
+        account_id: str,
+        path: Path,
+        size: int,
+        sha256: str,
+        md5: str,
+        content_type: str,
+        metadata: dict[str, Any],
+        prediction_id: str | None,
+    ) -> Row:
+        now = utcnow()
+        return {
+            "id": file_id,
+            "account_id": account_id,
+            "prediction_id": prediction_id,
+            "name": path.name,
+            "content_type": content_type,
+            "size": size,
+            "sha256": sha256,
+            "md5": md5,
+            "metadata": metadata,
+            "path": str(path),
+            "public_token": secrets.token_urlsafe(32),
+            "created_at": now,
+            "expires_at": None if prediction_id else now + FILE_TTL,
+        }
+
+    async def delete(self, row: Row) -> None:
+        await self.store.delete_file(row["id"], row["account_id"])
+        shutil.rmtree(Path(row["path"]).parent, ignore_errors=True)
+
+
+def public_url(base_url: str, row: Row) -> str:
+    return f"{base_url}/files/{row['public_token']}/{urllib.parse.quote(row['name'])}"
+
+
+class InputFetcher:
+    """Turns the URL of a file input into a local file the model can read."""
+
+    def __init__(self, files: FileStore, http: httpx.AsyncClient) -> None:
+        self.files = files
+        self.http = http
+
+    async def fetch(self, url: str, account_id: str, workdir: Path) -> Path:
+        if url.startswith("data:"):
+            return self._from_data_uri(url, workdir)
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.scheme not in ("http", "https"):
+            raise FileError(f"Unsupported file URL {url[:80]!r}: use http(s):// or data:")
+        own = await self._own_file(parsed.path, account_id)
+        if own is not None:
+            target = workdir / own["name"]
+            shutil.copyfile(own["path"], target)
+            return target
+        return await self._download(url, workdir)
+
+    async def _own_file(self, path: str, account_id: str) -> Row | None:
+        parts = [urllib.parse.unquote(p) for p in path.split("/") if p]
+        if parts[:2] == ["v1", "files"] and len(parts) in (3, 4):
+            row = await self.files.store.get_file(parts[2], account_id)
+            if row is None:
+                raise FileError(f"File {parts[2]} was not found")
+            return row
+        if parts[:1] == ["files"] and len(parts) == 3:
+            row = await self.files.store.get_file_by_token(parts[1])
+            if row is None:
+                raise FileError("That file URL is not known to this server")
+            return row
+        return None
+
+    def _from_data_uri(self, url: str, workdir: Path) -> Path:
+        header, sep, payload = url[5:].partition(",")
+        if not sep:
+            raise FileError("Malformed data: URI (no comma)")
+        params = header.split(";")
+        mime = params[0] or "text/plain"
+        try:
+            if "base64" in params[1:]:
+                data = base64.b64decode(payload, validate=False)
+            else:
+                data = urllib.parse.unquote_to_bytes(payload)
+        except (binascii.Error, ValueError) as exc:
+            raise FileError(f"Malformed base64 in data: URI: {exc}") from exc
+        if len(data) > self.files.max_bytes:
+            raise FileTooLarge(f"Files must be at most {self.files.max_bytes} bytes")
+        extension = mimetypes.guess_extension(mime) or ""
+        target = workdir / f"file{extension}"
+        target.write_bytes(data)
+        return target
+
+    async def _download(self, url: str, workdir: Path) -> Path:
+        name = safe_name(urllib.parse.unquote(urllib.parse.urlsplit(url).path) or "file")
+        target = workdir / name
+        size = 0
+        try:
+            async with self.http.stream("GET", url, follow_redirects=True) as response:
+                if response.status_code >= 400:
+                    raise FileError(f"Downloading {url} failed: HTTP {response.status_code}")
+                with target.open("wb") as out:
+                    async for chunk in response.aiter_bytes():
+                        size += len(chunk)
+                        if size > self.files.max_bytes:
+                            raise FileTooLarge(
+                                f"{url} is larger than the limit of {self.files.max_bytes} bytes"
+                            )
+                        out.write(chunk)
+        except httpx.HTTPError as exc:
+            raise FileError(f"Downloading {url} failed: {exc}") from exc
+        return target
+
+
+def scratch_dir(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=root))

@@ -1,0 +1,136 @@
+"""Every setting Pier reads, in one typed table.
+
+Precedence: a CLI flag beats an environment variable (``PIER_<NAME>``) beats the default.
+Settings are read once, at the edge (the CLI), and passed down as a :class:`Settings` object.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    type: type
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "PIER_" + self.name.upper()
+
+
+MB = 1024 * 1024
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", str, "127.0.0.1", "Address the HTTP server listens on."),
+    Setting("port", int, 8000, "Port the HTTP server listens on (0 picks a free one)."),
+    Setting("data_dir", Path, "~/.pier", "Directory holding the database, files, models and logs."),
+    Setting(
+        "database",
+        str,
+        "",
+        "Database URL (sqlite:///… or postgresql://…). Empty: SQLite at DATA_DIR/pier.db.",
+    ),
+    Setting("public_url", str, "", "Base URL used in links Pier returns. Empty: http://HOST:PORT."),
+    Setting(
+        "admin_token",
+        str,
+        "",
+        "API token of the admin account. Empty: one is generated on first start and printed.",
+    ),
+    Setting("workers_per_version", int, 1, "Model processes started per version."),
+    Setting("prediction_timeout", float, 1800.0, "Seconds a prediction may run before it fails."),
+    Setting(
+        "cancel_grace",
+        float,
+        3.0,
+        "Seconds a canceled prediction may take to stop before its process is killed.",
+    ),
+    Setting(
+        "setup_retry_after",
+        float,
+        30.0,
+        "Seconds before a model whose setup failed is set up "
+        "again; predictions in between fail at once with the setup error.",
+    ),
+    Setting("max_request_bytes", int, 110 * MB, "Largest request body accepted (413 above it)."),
+    Setting("max_file_bytes", int, 100 * MB, "Largest uploaded or downloaded input file."),
+    Setting("builtin_models", bool, True, "Register the built-in models on start."),
+    Setting("log_level", str, "info", "Server log level (debug, info, warning, error)."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def _convert(setting: Setting, raw: Any) -> Any:
+    if setting.type is bool and isinstance(raw, str):
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off", ""}:
+            return False
+        raise ValueError(f"{setting.env} must be true or false, not {raw!r}")
+    try:
+        value = setting.type(raw)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{setting.name} must be a {setting.type.__name__}: {raw!r}") from exc
+    if isinstance(value, Path):
+        value = value.expanduser()
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("~/.pier").expanduser()
+    database: str = ""
+    public_url: str = ""
+    admin_token: str = ""
+    workers_per_version: int = 1
+    prediction_timeout: float = 1800.0
+    cancel_grace: float = 3.0
+    setup_retry_after: float = 30.0
+    max_request_bytes: int = 110 * MB
+    max_file_bytes: int = 100 * MB
+    builtin_models: bool = True
+    log_level: str = "info"
+
+    @classmethod
+    def load(
+        cls, overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+    ) -> Settings:
+        """Build settings from CLI overrides (None values ignored), then env, then defaults."""
+        env = os.environ if env is None else env
+        overrides = overrides or {}
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            if overrides.get(setting.name) is not None:
+                values[setting.name] = _convert(setting, overrides[setting.name])
+            elif env.get(setting.env):
+                values[setting.name] = _convert(setting, env[setting.env])
+            else:
+                values[setting.name] = _convert(setting, setting.default)
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def database_url(self) -> str:
+        return self.database or f"sqlite:///{self.data_dir / 'pier.db'}"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+def describe(name: str) -> Setting:
+    return _BY_NAME[name]

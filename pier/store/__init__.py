@@ -1,0 +1,5 @@
+"""Durable state: tables, migrations and the async Store."""
+
+from pier.store.store import Row, Store, hash_secret
+
+__all__ = ["Row", "Store", "hash_secret"]

@@ -1,0 +1,335 @@
+"""The store: every durable read and write Pier makes, as async methods over SQLAlchemy Core.
+
+Rows come back as plain dicts; the API layer shapes them into Replicate's objects.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from pier.store import migrate
+from pier.store.tables import accounts, files, login_codes, models, predictions, tokens, versions
+from pier.util import new_id, utcnow
+
+Row = dict[str, Any]
+
+
+def hash_secret(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def async_url(url: str) -> str:
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    return url
+
+
+def _aware(row: Row) -> Row:
+    """SQLite hands timestamps back without a zone; every stored timestamp is UTC."""
+    for key, value in row.items():
+        if isinstance(value, datetime) and value.tzinfo is None:
+            row[key] = value.replace(tzinfo=UTC)
+    return row
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: AsyncEngine = create_async_engine(async_url(url))
+        if self.engine.dialect.name == "sqlite":
+            sa.event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+
+    @classmethod
+    async def open(cls, url: str) -> Store:
+        migrate.upgrade(url)
+        return cls(url)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # -- low-level helpers -------------------------------------------------------------------
+    async def _one(self, query: sa.Select[Any]) -> Row | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        return _aware(dict(row)) if row else None
+
+    async def _all(self, query: sa.Select[Any]) -> list[Row]:
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [_aware(dict(r)) for r in rows]
+
+    async def _write(self, *statements: sa.Executable) -> int:
+        async with self.engine.begin() as conn:
+            count = 0
+            for statement in statements:
+                count += (await conn.execute(statement)).rowcount or 0
+        return count
+
+    # -- accounts and tokens -----------------------------------------------------------------
+    async def create_account(self, username: str, name: str | None = None) -> Row:
+        row = {
+            "id": new_id(),
+            "username": username,
+            "name": name or username,
+            "type": "user",
+            "webhook_secret": "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
+            "created_at": utcnow(),
+        }
+        await self._write(accounts.insert().values(**row))
+        return row
+
+    async def get_account(self, account_id: str) -> Row | None:
+        return await self._one(sa.select(accounts).where(accounts.c.id == account_id))
+
+    async def get_account_by_username(self, username: str) -> Row | None:
+        return await self._one(sa.select(accounts).where(accounts.c.username == username))
+
+    async def add_token(self, account_id: str, token: str, name: str) -> None:
+        await self._write(
+            tokens.insert().values(
+                id=new_id(),
+                account_id=account_id,
+                token_sha256=hash_secret(token),
+                name=name,
+                created_at=utcnow(),
+            )
+        )
+
+    async def create_token(self, account_id: str, name: str) -> str:
+        token = "pier_" + secrets.token_urlsafe(32)
+        await self.add_token(account_id, token, name)
+        return token
+
+    async def account_for_token(self, token: str) -> Row | None:
+        query = (
+            sa.select(accounts)
+            .join(tokens, tokens.c.account_id == accounts.c.id)
+            .where(tokens.c.token_sha256 == hash_secret(token))
+        )
+        return await self._one(query)
+
+    async def create_login_code(self, account_id: str, ttl: timedelta) -> str:
+        code = secrets.token_urlsafe(24)
+        await self._write(
+            login_codes.insert().values(
+                code_sha256=hash_secret(code), account_id=account_id, expires_at=utcnow() + ttl
+            )
+        )
+        return code
+
+    async def redeem_login_code(self, code: str) -> str | None:
+        """Mark a login code used and return its account id; None if unknown, used or expired."""
+        now = utcnow()
+        statement = (
+            login_codes.update()
+            .where(login_codes.c.code_sha256 == hash_secret(code))
+            .where(login_codes.c.used_at.is_(None))
+            .where(login_codes.c.expires_at > now)
+            .values(used_at=now)
+        )
+        if not await self._write(statement):
+            return None
+        row = await self._one(
+            sa.select(login_codes.c.account_id).where(
+                login_codes.c.code_sha256 == hash_secret(code)
+            )
+        )
+        return row["account_id"] if row else None
+
+    # -- models and versions -----------------------------------------------------------------
+    def _visible_models(self, account_id: str) -> sa.Select[Any]:
+        return sa.select(models).where(
+            sa.or_(models.c.account_id == account_id, models.c.visibility == "public")
+        )
+
+    async def get_model(self, owner: str, name: str, account_id: str | None = None) -> Row | None:
+        query = sa.select(models) if account_id is None else self._visible_models(account_id)
+        return await self._one(query.where(models.c.owner == owner, models.c.name == name))
+
+    async def get_model_by_id(self, model_id: str) -> Row | None:
+        return await self._one(sa.select(models).where(models.c.id == model_id))
+
+    async def list_models(
+        self, account_id: str, after: tuple[str, str] | None, limit: int, search: str | None = None
+    ) -> list[Row]:
+        query = self._visible_models(account_id)
+        if search:
+            pattern = f"%{search.lower()}%"
+            query = query.where(
+                sa.or_(
+                    sa.func.lower(models.c.owner + "/" + models.c.name).like(pattern),
+                    sa.func.lower(sa.func.coalesce(models.c.description, "")).like(pattern),
+                )
+            )
+        if after:
+            query = query.where(sa.tuple_(models.c.owner, models.c.name) > after)
+        return await self._all(query.order_by(models.c.owner, models.c.name).limit(limit))
+
+    async def create_model(self, account_id: str, owner: str, name: str, **fields: Any) -> Row:
+        row = {
+            "id": new_id(),
+            "account_id": account_id,
+            "owner": owner,
+            "name": name,
+            "visibility": fields.pop("visibility", "private"),
+            "kind": fields.pop("kind", "other"),
+            "run_count": 0,
+            "created_at": utcnow(),
+            **fields,
+        }
+        await self._write(models.insert().values(**row))
+        return row
+
+    async def update_model(self, model_id: str, **fields: Any) -> None:
+        await self._write(models.update().where(models.c.id == model_id).values(**fields))
+
+    async def add_version(self, row: Row) -> None:
+        await self._write(
+            versions.insert().values(**row),
+            models.update()
+            .where(models.c.id == row["model_id"])
+            .values(latest_version_id=row["id"]),
+        )
+
+    async def get_version(self, model_id: str, version_id: str) -> Row | None:
+        return await self._one(
+            sa.select(versions).where(versions.c.model_id == model_id, versions.c.id == version_id)
+        )
+
+    async def find_version(self, version_id: str, account_id: str) -> tuple[Row, Row] | None:
+        """A version by bare id among the models an account can see: (model, version)."""
+        query = (
+            sa.select(versions.c.model_id)
+            .join(models, models.c.id == versions.c.model_id)
+            .where(versions.c.id == version_id)
+            .where(sa.or_(models.c.account_id == account_id, models.c.visibility == "public"))
+            .order_by(models.c.created_at)
+        )
+        hit = await self._one(query)
+        if not hit:
+            return None
+        model = await self.get_model_by_id(hit["model_id"])
+        version = await self.get_version(hit["model_id"], version_id)
+        assert model and version
+        return model, version
+
+    async def list_versions(self, model_id: str) -> list[Row]:
+        query = (
+            sa.select(versions)
+            .where(versions.c.model_id == model_id)
+            .order_by(versions.c.created_at.desc())
+        )
+        return await self._all(query)
+
+    async def all_versions(self) -> list[Row]:
+        return await self._all(sa.select(versions))
+
+    # -- predictions -------------------------------------------------------------------------
+    async def insert_prediction(self, row: Row) -> None:
+        await self._write(
+            predictions.insert().values(**row),
+            models.update()
+            .where(models.c.id == row["model_id"])
+            .values(run_count=models.c.run_count + 1),
+        )
+
+    async def update_prediction(self, prediction_id: str, **fields: Any) -> int:
+        return await self._write(
+            predictions.update().where(predictions.c.id == prediction_id).values(**fields)
+        )
+
+    async def update_predictions(self, updates: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
+        statements = [
+            predictions.update().where(predictions.c.id == pid).values(**dict(fields))
+            for pid, fields in updates
+        ]
+        if statements:
+            await self._write(*statements)
+
+    async def finish_prediction(
+        self, prediction_id: str, fields: Mapping[str, Any], file_rows: list[Row]
+    ) -> None:
+        """The final write of a prediction and the output files it made, in one transaction."""
+        statements: list[sa.Executable] = [files.insert().values(**row) for row in file_rows]
+        statements.append(
+            predictions.update().where(predictions.c.id == prediction_id).values(**dict(fields))
+        )
+        await self._write(*statements)
+
+    async def get_prediction(self, prediction_id: str, account_id: str | None = None) -> Row | None:
+        query = sa.select(predictions).where(predictions.c.id == prediction_id)
+        if account_id is not None:
+            query = query.where(predictions.c.account_id == account_id)
+        return await self._one(query)
+
+    async def list_predictions(
+        self,
+        account_id: str,
+        before: tuple[datetime, str] | None,
+        limit: int,
+        model: str | None = None,
+    ) -> list[Row]:
+        query = sa.select(predictions).where(predictions.c.account_id == account_id)
+        if model:
+            query = query.where(predictions.c.model == model)
+        if before:
+            query = query.where(
+                sa.tuple_(predictions.c.created_at, predictions.c.id) < sa.tuple_(*before)
+            )
+        order = (predictions.c.created_at.desc(), predictions.c.id.desc())
+        return await self._all(query.order_by(*order).limit(limit))
+
+    async def predictions_with_status(self, *statuses: str) -> list[Row]:
+        query = (
+            sa.select(predictions)
+            .where(predictions.c.status.in_(statuses))
+            .order_by(predictions.c.created_at, predictions.c.id)
+        )
+        return await self._all(query)
+
+    # -- files -------------------------------------------------------------------------------
+    async def insert_file(self, row: Row) -> None:
+        await self._write(files.insert().values(**row))
+
+    async def get_file(self, file_id: str, account_id: str) -> Row | None:
+        return await self._one(
+            sa.select(files).where(files.c.id == file_id, files.c.account_id == account_id)
+        )
+
+    async def get_file_by_token(self, public_token: str) -> Row | None:
+        return await self._one(sa.select(files).where(files.c.public_token == public_token))
+
+    async def list_files(
+        self, account_id: str, before: tuple[datetime, str] | None, limit: int
+    ) -> list[Row]:
+        query = sa.select(files).where(
+            files.c.account_id == account_id, files.c.prediction_id.is_(None)
+        )
+        if before:
+            query = query.where(sa.tuple_(files.c.created_at, files.c.id) < sa.tuple_(*before))
+        order = (files.c.created_at.desc(), files.c.id.desc())
+        return await self._all(query.order_by(*order).limit(limit))
+
+    async def delete_file(self, file_id: str, account_id: str) -> int:
+        return await self._write(
+            files.delete().where(files.c.id == file_id, files.c.account_id == account_id)
+        )

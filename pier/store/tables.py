@@ -1,0 +1,122 @@
+"""The whole storage layout at a glance: every table and column Pier keeps.
+
+Dialect-neutral SQLAlchemy Core (SQLite and PostgreSQL). JSON columns hold the parts of
+objects that the API returns as-is. Timestamps are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+UTC_TS = sa.DateTime(timezone=True)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("type", sa.String(16), nullable=False, server_default="user"),
+    sa.Column("webhook_secret", sa.String(100), nullable=False),
+    sa.Column("created_at", UTC_TS, nullable=False),
+)
+
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_at", UTC_TS, nullable=False),
+)
+
+login_codes = sa.Table(
+    "login_codes",
+    metadata,
+    sa.Column("code_sha256", sa.String(64), primary_key=True),
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("expires_at", UTC_TS, nullable=False),
+    sa.Column("used_at", UTC_TS, nullable=True),
+)
+
+models = sa.Table(
+    "models",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("owner", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("visibility", sa.String(16), nullable=False, server_default="private"),
+    sa.Column("kind", sa.String(16), nullable=False, server_default="other"),
+    sa.Column("readme", sa.Text, nullable=True),
+    sa.Column("cover_image", sa.String(300), nullable=True),
+    sa.Column("example_input", sa.JSON, nullable=True),
+    sa.Column("default_example_id", sa.String(32), nullable=True),
+    sa.Column("latest_version_id", sa.String(64), nullable=True),
+    sa.Column("run_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", UTC_TS, nullable=False),
+    sa.UniqueConstraint("owner", "name", name="uq_models_owner_name"),
+)
+
+versions = sa.Table(
+    "versions",
+    metadata,
+    sa.Column("model_id", sa.String(32), sa.ForeignKey("models.id"), primary_key=True),
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("path", sa.String(500), nullable=False),
+    sa.Column("predict_ref", sa.String(300), nullable=False),
+    sa.Column("train_ref", sa.String(300), nullable=True),
+    sa.Column("environment", sa.JSON, nullable=False),
+    sa.Column("openapi_schema", sa.JSON, nullable=False),
+    sa.Column("cog_version", sa.String(32), nullable=False),
+    sa.Column("created_at", UTC_TS, nullable=False),
+)
+
+predictions = sa.Table(
+    "predictions",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("model_id", sa.String(32), nullable=False),
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("version", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("input", sa.JSON, nullable=False),
+    sa.Column("output", sa.JSON, nullable=True),
+    sa.Column("logs", sa.Text, nullable=False, server_default=""),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("metrics", sa.JSON, nullable=False),
+    sa.Column("progress", sa.JSON, nullable=True),
+    sa.Column("source", sa.String(8), nullable=False, server_default="api"),
+    sa.Column("webhook", sa.Text, nullable=True),
+    sa.Column("webhook_events_filter", sa.JSON, nullable=True),
+    sa.Column("stream_token", sa.String(64), nullable=False),
+    sa.Column("created_at", UTC_TS, nullable=False),
+    sa.Column("started_at", UTC_TS, nullable=True),
+    sa.Column("completed_at", UTC_TS, nullable=True),
+    sa.Index("ix_predictions_account_created", "account_id", "created_at", "id"),
+    sa.Index("ix_predictions_status", "status"),
+)
+
+files = sa.Table(
+    "files",
+    metadata,
+    sa.Column("id", sa.String(48), primary_key=True),
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("prediction_id", sa.String(32), nullable=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("content_type", sa.String(200), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("md5", sa.String(32), nullable=False),
+    sa.Column("metadata", sa.JSON, nullable=False),
+    sa.Column("path", sa.String(500), nullable=False),
+    sa.Column("public_token", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UTC_TS, nullable=False),
+    sa.Column("expires_at", UTC_TS, nullable=True),
+    sa.Index("ix_files_account_created", "account_id", "created_at"),
+)
