@@ -187,6 +187,7 @@ class VersionPool:
 
     async def _fetch_inputs(self, live: Live, workdir: Path) -> dict[str, Any]:
         inputs = dict(live.row["input"])
+        inputs.update(live.row.get("secret_input") or {})
         if not self.file_fields:
             return inputs
         fetch_dir = workdir / "in"

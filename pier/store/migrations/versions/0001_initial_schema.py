@@ -85,6 +85,7 @@ def upgrade() -> None:
     sa.Column('version', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('input', sa.JSON(), nullable=False),
+    sa.Column('secret_input', sa.JSON(), nullable=True),
     sa.Column('output', sa.JSON(), nullable=True),
     sa.Column('logs', sa.Text(), server_default='', nullable=False),
     sa.Column('error', sa.Text(), nullable=True),

@@ -1,0 +1,97 @@
+"""Objects shared by the routers, and authentication."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import httpx
+from fastapi import Depends, Request
+
+from pier.api.errors import ApiError
+from pier.dispatch import Dispatcher
+from pier.files import FileStore
+from pier.settings import Settings
+from pier.store import Row, Store, hash_secret
+
+TOKEN_CACHE_SECONDS = 30.0
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    files: FileStore
+    dispatcher: Dispatcher
+    http: httpx.AsyncClient
+    token_cache: dict[str, tuple[float, Row]] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.base_url
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() in ("bearer", "token") and token.strip():
+        return token.strip()
+    return None
+
+
+async def current_account(request: Request, svc: ServicesDep) -> Row:
+    token = bearer_token(request)
+    if token is None:
+        raise ApiError(
+            401, "You did not pass an authentication token. Send 'Authorization: Bearer <token>'."
+        )
+    key = hash_secret(token)
+    cached = svc.token_cache.get(key)
+    now = time.monotonic()
+    if cached and cached[0] > now:
+        return cached[1]
+    account = await svc.store.account_for_token(token)
+    if account is None:
+        raise ApiError(401, "You did not pass a valid authentication token.")
+    svc.token_cache[key] = (now + TOKEN_CACHE_SECONDS, account)
+    return account
+
+
+AccountDep = Annotated[Row, Depends(current_account)]
+
+
+def encode_cursor(value: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> Any:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "The cursor is not valid; use the `next` URL as given.") from exc
+
+
+async def json_body(request: Request, *, allow_empty: bool = False) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        if allow_empty:
+            return {}
+        raise ApiError(400, "The request body is empty; send a JSON object.")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"The request body is not valid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise ApiError(400, "The request body must be a JSON object.")
+    return body

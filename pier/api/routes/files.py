@@ -1,0 +1,118 @@
+"""Files: upload (multipart), get, list, delete; public downloads of output files."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.datastructures import UploadFile
+from starlette.responses import FileResponse, Response
+
+from pier.api import serialize
+from pier.api.deps import AccountDep, ServicesDep, decode_cursor, encode_cursor
+from pier.api.errors import ApiError, not_found
+from pier.api.jsonresponse import json_response
+from pier.files import FileTooLarge
+
+router = APIRouter()
+PAGE_SIZE = 100
+
+
+async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
+    while chunk := await upload.read(1 << 20):
+        yield chunk
+
+
+async def _metadata(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    raw = await value.read() if isinstance(value, UploadFile) else value
+    if isinstance(raw, bytes):
+        raw = raw.decode(errors="replace")
+    if not str(raw).strip():
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except ValueError as exc:
+        raise ApiError(400, f"metadata must be a JSON object: {exc}") from exc
+    if not isinstance(parsed, dict):
+        raise ApiError(400, "metadata must be a JSON object")
+    return parsed
+
+
+@router.post("/v1/files")
+async def create_file(request: Request, svc: ServicesDep, account: AccountDep) -> Response:
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise ApiError(415, "Upload files as multipart/form-data with a part named 'content'.")
+    form = await request.form(max_part_size=svc.settings.max_file_bytes)
+    try:
+        content = form.get("content")
+        if not isinstance(content, UploadFile):
+            raise ApiError(400, "The multipart body needs a file part named 'content'.")
+        metadata = await _metadata(form.get("metadata"))
+        name = str(form.get("filename") or content.filename or "file")
+        declared = str(form.get("type") or content.content_type or "")
+        try:
+            row = await svc.files.save(account["id"], _chunks(content), name, declared, metadata)
+        except FileTooLarge as exc:
+            raise ApiError(413, str(exc)) from exc
+    finally:
+        await form.close()
+    return json_response(serialize.file(row, svc.base_url), 201)
+
+
+@router.get("/v1/files")
+async def list_files(svc: ServicesDep, account: AccountDep, cursor: str | None = None) -> Response:
+    before = None
+    if cursor:
+        stamp, last_id = decode_cursor(cursor)
+        before = (datetime.fromisoformat(stamp), last_id)
+    rows = await svc.store.list_files(account["id"], before, PAGE_SIZE + 1)
+    next_url = None
+    if len(rows) > PAGE_SIZE:
+        rows = rows[:PAGE_SIZE]
+        token = encode_cursor([rows[-1]["created_at"].isoformat(), rows[-1]["id"]])
+        next_url = f"{svc.base_url}/v1/files?cursor={token}"
+    results = [serialize.file(r, svc.base_url) for r in rows]
+    return json_response(serialize.page(results, next_url))
+
+
+@router.get("/v1/files/{file_id}")
+async def get_file(file_id: str, svc: ServicesDep, account: AccountDep) -> Response:
+    row = await svc.store.get_file(file_id, account["id"])
+    if row is None:
+        raise not_found(f"File {file_id}")
+    return json_response(serialize.file(row, svc.base_url))
+
+
+@router.get("/v1/files/{file_id}/download")
+async def download_file(file_id: str, svc: ServicesDep, account: AccountDep) -> Response:
+    row = await svc.store.get_file(file_id, account["id"])
+    if row is None:
+        raise not_found(f"File {file_id}")
+    return FileResponse(row["path"], media_type=row["content_type"], filename=row["name"])
+
+
+@router.delete("/v1/files/{file_id}")
+async def delete_file(file_id: str, svc: ServicesDep, account: AccountDep) -> Response:
+    row = await svc.store.get_file(file_id, account["id"])
+    if row is None:
+        raise not_found(f"File {file_id}")
+    await svc.files.delete(row)
+    return Response(status_code=204)
+
+
+@router.get("/files/{token}/{name}")
+async def public_file(token: str, name: str, svc: ServicesDep) -> Response:
+    row = await svc.store.get_file_by_token(token)
+    if row is None or not Path(row["path"]).is_file():
+        raise not_found("File")
+    return FileResponse(
+        row["path"],
+        media_type=row["content_type"],
+        headers={"Cache-Control": "public, max-age=31536000, immutable"},
+    )

@@ -1,0 +1,106 @@
+"""Models and versions: list, search (QUERY), get, readme, cover images."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import FileResponse, Response
+
+from pier.api import serialize
+from pier.api.deps import AccountDep, ServicesDep, decode_cursor, encode_cursor
+from pier.api.errors import ApiError, not_found
+from pier.api.jsonresponse import json_response
+from pier.store import Row
+
+router = APIRouter()
+PAGE_SIZE = 50
+
+
+async def render_model(svc: ServicesDep, model: Row) -> dict[str, object]:
+    latest = None
+    if model["latest_version_id"]:
+        latest = await svc.store.get_version(model["id"], model["latest_version_id"])
+    example = None
+    if model.get("default_example_id"):
+        example = await svc.store.get_prediction(model["default_example_id"])
+        if example is not None and example["status"] != "succeeded":
+            example = None
+    return serialize.model(model, svc.base_url, latest, example)
+
+
+async def _page(svc: ServicesDep, account: Row, cursor: str | None, search: str | None) -> Response:
+    after = tuple(decode_cursor(cursor)) if cursor else None
+    rows = await svc.store.list_models(account["id"], after, PAGE_SIZE + 1, search)  # type: ignore[arg-type]
+    next_url = None
+    if len(rows) > PAGE_SIZE:
+        rows = rows[:PAGE_SIZE]
+        next_url = f"{svc.base_url}/v1/models?cursor=" + encode_cursor(
+            [rows[-1]["owner"], rows[-1]["name"]]
+        )
+    results = [await render_model(svc, row) for row in rows]
+    return json_response(serialize.page(results, next_url))
+
+
+@router.get("/v1/models")
+async def list_models(
+    svc: ServicesDep, account: AccountDep, cursor: str | None = None, q: str | None = None
+) -> Response:
+    return await _page(svc, account, cursor, q)
+
+
+@router.api_route("/v1/models", methods=["QUERY"])
+async def search_models(request: Request, svc: ServicesDep, account: AccountDep) -> Response:
+    text = (await request.body()).decode(errors="replace").strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        text = text[1:-1]
+    return await _page(svc, account, None, text or None)
+
+
+async def _model(svc: ServicesDep, account: Row, owner: str, name: str) -> Row:
+    model = await svc.store.get_model(owner, name, account["id"])
+    if model is None:
+        raise not_found(f"Model {owner}/{name}")
+    return model
+
+
+@router.get("/v1/models/{owner}/{name}")
+async def get_model(owner: str, name: str, svc: ServicesDep, account: AccountDep) -> Response:
+    return json_response(await render_model(svc, await _model(svc, account, owner, name)))
+
+
+@router.get("/v1/models/{owner}/{name}/readme")
+async def get_readme(owner: str, name: str, svc: ServicesDep, account: AccountDep) -> Response:
+    model = await _model(svc, account, owner, name)
+    if not model.get("readme"):
+        raise not_found(f"A model card for {owner}/{name}")
+    return Response(model["readme"], media_type="text/markdown; charset=utf-8")
+
+
+@router.get("/v1/models/{owner}/{name}/versions")
+async def list_versions(owner: str, name: str, svc: ServicesDep, account: AccountDep) -> Response:
+    model = await _model(svc, account, owner, name)
+    rows = await svc.store.list_versions(model["id"])
+    return json_response(serialize.page([serialize.version(r) for r in rows], None))
+
+
+@router.get("/v1/models/{owner}/{name}/versions/{version_id}")
+async def get_version(
+    owner: str, name: str, version_id: str, svc: ServicesDep, account: AccountDep
+) -> Response:
+    model = await _model(svc, account, owner, name)
+    row = await svc.store.get_version(model["id"], version_id)
+    if row is None:
+        raise not_found(f"Version {version_id} of {owner}/{name}")
+    return json_response(serialize.version(row))
+
+
+@router.delete("/v1/models/{owner}/{name}/versions/{version_id}")
+async def delete_version(owner: str, name: str, version_id: str) -> Response:
+    raise ApiError(405, "Versions are immutable in Pier and cannot be deleted.")
+
+
+@router.get("/covers/{model_id}")
+async def cover(model_id: str, svc: ServicesDep) -> Response:
+    model = await svc.store.get_model_by_id(model_id)
+    if model is None or not model.get("cover_image"):
+        raise not_found("Cover image")
+    return FileResponse(model["cover_image"], headers={"Cache-Control": "public, max-age=3600"})

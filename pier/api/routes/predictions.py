@@ -1,0 +1,209 @@
+"""Predictions: create (by version or by model), get, list, cancel; `Prefer: wait`."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pier.sdk.validate import validate_input
+from starlette.responses import Response
+
+from pier.api import serialize
+from pier.api.deps import AccountDep, ServicesDep, decode_cursor, encode_cursor, json_body
+from pier.api.errors import ApiError, not_found
+from pier.api.jsonresponse import json_response
+from pier.dispatch import Live, Status
+from pier.store import Row
+from pier.util import new_id, utcnow
+
+router = APIRouter()
+
+PREFER_WAIT = re.compile(r"^\s*wait(?:\s*=\s*(\d+))?\s*$", re.IGNORECASE)
+MAX_WAIT = 60
+SECRET_MASK = "**********"
+PAGE_SIZE = 100
+VERSION_REF = re.compile(r"^(?:(?P<owner>[^/:\s]+)/(?P<name>[^/:\s]+))?:?(?P<id>[0-9a-f]{64})?$")
+
+
+def parse_prefer(header: str | None) -> int | None:
+    """Seconds to hold the request open, from `Prefer: wait` / `wait=N` (clamped to 1..60)."""
+    if not header:
+        return None
+    for part in header.split(","):
+        match = PREFER_WAIT.match(part)
+        if match:
+            seconds = int(match.group(1)) if match.group(1) else MAX_WAIT
+            return max(1, min(MAX_WAIT, seconds))
+    return None
+
+
+async def _resolve_version(svc: ServicesDep, account: Row, ref: Any) -> tuple[Row, Row]:
+    invalid = ApiError(
+        422,
+        "The specified version does not exist (or perhaps you don't have permission to use it?)",
+        "Invalid version or not permitted",
+    )
+    if not isinstance(ref, str):
+        raise ApiError(422, "- version is required\n", "Input validation failed")
+    match = VERSION_REF.match(ref.strip())
+    if not match:
+        raise invalid
+    owner, name, version_id = match.group("owner"), match.group("name"), match.group("id")
+    if owner and name:
+        model = await svc.store.get_model(owner, name, account["id"])
+        if model is None:
+            raise invalid
+        version_id = version_id or model["latest_version_id"]
+        version = await svc.store.get_version(model["id"], version_id) if version_id else None
+        if version is None:
+            raise invalid
+        return model, version
+    if not version_id:
+        raise invalid
+    found = await svc.store.find_version(version_id, account["id"])
+    if found is None:
+        raise invalid
+    return found
+
+
+def _validate(version: Row, payload: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Checked input as shown to users, and the secret values kept apart from it."""
+    if payload is None:
+        payload = {}
+    schema = version["openapi_schema"]
+    cleaned, errors = validate_input(schema, payload)
+    if errors:
+        detail = "".join(f"- {e.field}: {e.description}\n" for e in errors)
+        fields = [{"type": e.type, "field": e.field, "description": e.description} for e in errors]
+        raise ApiError(422, detail, "Input validation failed", invalid_fields=fields)
+    props = schema["components"]["schemas"]["Input"].get("properties", {})
+    hidden = {k: v for k, v in cleaned.items() if props.get(k, {}).get("format") == "password"}
+    shown = {k: (SECRET_MASK if k in hidden and v is not None else v) for k, v in cleaned.items()}
+    return shown, hidden
+
+
+async def _create(request: Request, svc: ServicesDep, account: Row, model: Row | None) -> Response:
+    body = await json_body(request)
+    if model is None:
+        model, version = await _resolve_version(svc, account, body.get("version"))
+    else:
+        version_id = model["latest_version_id"]
+        version = await svc.store.get_version(model["id"], version_id) if version_id else None
+        if version is None:
+            raise ApiError(
+                422,
+                f"Model {model['owner']}/{model['name']} has no versions yet.",
+                "Invalid version or not permitted",
+            )
+    shown, hidden = _validate(version, body.get("input"))
+    webhook = body.get("webhook")
+    events = body.get("webhook_events_filter")
+    row = {
+        "id": new_id(),
+        "account_id": account["id"],
+        "model_id": model["id"],
+        "model": f"{model['owner']}/{model['name']}",
+        "version": version["id"],
+        "status": Status.STARTING.value,
+        "input": shown,
+        "secret_input": hidden or None,
+        "output": None,
+        "logs": "",
+        "error": None,
+        "metrics": {},
+        "progress": None,
+        "source": "web" if request.headers.get("x-pier-source") == "web" else "api",
+        "webhook": webhook if isinstance(webhook, str) else None,
+        "webhook_events_filter": events if isinstance(events, list) else None,
+        "stream_token": secrets.token_urlsafe(24),
+        "created_at": utcnow(),
+        "started_at": None,
+        "completed_at": None,
+    }
+    live = await svc.dispatcher.submit(row, version)
+    wait = parse_prefer(request.headers.get("prefer"))
+    headers = {}
+    if wait is not None:
+        headers["Preference-Applied"] = f"wait={wait}"
+        finished = await svc.dispatcher.wait(live, max(0.5, wait - 0.25))
+        if not finished:
+            body_out = serialize.waiting_prediction(
+                live, svc.base_url, svc.dispatcher.queue_info(live)
+            )
+            return json_response(body_out, 201, headers)
+    return json_response(_render(svc, live.row, live), 201, headers)
+
+
+def _render(svc: ServicesDep, row: Row, live: Live | None = None) -> dict[str, Any]:
+    queue = svc.dispatcher.queue_info(live) if live is not None else None
+    return serialize.prediction(row, svc.base_url, queue)
+
+
+@router.post("/v1/predictions")
+async def create_prediction(request: Request, svc: ServicesDep, account: AccountDep) -> Response:
+    return await _create(request, svc, account, None)
+
+
+@router.post("/v1/models/{owner}/{name}/predictions")
+async def create_model_prediction(
+    owner: str, name: str, request: Request, svc: ServicesDep, account: AccountDep
+) -> Response:
+    model = await svc.store.get_model(owner, name, account["id"])
+    if model is None:
+        raise not_found(f"Model {owner}/{name}")
+    return await _create(request, svc, account, model)
+
+
+async def _find(svc: ServicesDep, account: Row, prediction_id: str) -> tuple[Row, Live | None]:
+    live = svc.dispatcher.live.get(prediction_id)
+    if live is not None and live.row["account_id"] == account["id"]:
+        return live.row, live
+    row = await svc.store.get_prediction(prediction_id, account["id"])
+    if row is None:
+        raise not_found(f"Prediction {prediction_id}")
+    return row, None
+
+
+@router.get("/v1/predictions/{prediction_id}")
+async def get_prediction(prediction_id: str, svc: ServicesDep, account: AccountDep) -> Response:
+    row, live = await _find(svc, account, prediction_id)
+    return json_response(_render(svc, row, live))
+
+
+@router.post("/v1/predictions/{prediction_id}/cancel")
+async def cancel_prediction(prediction_id: str, svc: ServicesDep, account: AccountDep) -> Response:
+    row, live = await _find(svc, account, prediction_id)
+    if live is not None:
+        await svc.dispatcher.cancel(live)
+        return json_response(_render(svc, live.row, svc.dispatcher.live.get(live.id)))
+    return json_response(_render(svc, row))
+
+
+@router.get("/v1/predictions")
+async def list_predictions(
+    request: Request,
+    svc: ServicesDep,
+    account: AccountDep,
+    cursor: str | None = None,
+    model: str | None = None,
+) -> Response:
+    before = None
+    if cursor:
+        stamp, last_id = decode_cursor(cursor)
+        before = (datetime.fromisoformat(stamp), last_id)
+    rows = await svc.store.list_predictions(account["id"], before, PAGE_SIZE + 1, model)
+    next_url = None
+    if len(rows) > PAGE_SIZE:
+        rows = rows[:PAGE_SIZE]
+        last = rows[-1]
+        token = encode_cursor([last["created_at"].isoformat(), last["id"]])
+        extra = f"&model={model}" if model else ""
+        next_url = f"{svc.base_url}/v1/predictions?cursor={token}{extra}"
+    results = []
+    for row in rows:
+        live = svc.dispatcher.live.get(row["id"])
+        results.append(_render(svc, live.row if live else row, live))
+    return json_response(serialize.page(results, next_url))

@@ -1,0 +1,109 @@
+"""Shapes store rows into the objects of Replicate's API (plus Pier's extra fields)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pier.dispatch import Live
+from pier.store import Row
+from pier.util import isoformat
+
+
+def prediction(row: Row, base_url: str, queue: dict[str, Any] | None = None) -> dict[str, Any]:
+    pid = row["id"]
+    api = f"{base_url}/v1/predictions/{pid}"
+    body = {
+        "id": pid,
+        "model": row["model"],
+        "version": row["version"],
+        "input": row["input"],
+        "output": row["output"],
+        "logs": row["logs"],
+        "error": row["error"],
+        "status": row["status"],
+        "created_at": isoformat(row["created_at"]),
+        "started_at": isoformat(row["started_at"]),
+        "completed_at": isoformat(row["completed_at"]),
+        "metrics": row["metrics"] or {},
+        "urls": {"get": api, "cancel": f"{api}/cancel", "web": f"{base_url}/predictions/{pid}"},
+        "source": row["source"],
+        "data_removed": False,
+        "progress": row["progress"],
+        "queue": queue,
+    }
+    if row.get("webhook"):
+        body["webhook"] = row["webhook"]
+        body["webhook_events_filter"] = row["webhook_events_filter"]
+    return body
+
+
+def waiting_prediction(live: Live, base_url: str, queue: dict[str, Any] | None) -> dict[str, Any]:
+    """A `Prefer: wait` reply that ran out of time: `starting` with no output (clients poll)."""
+    body = prediction(live.row, base_url, queue)
+    body.update(status="starting", output=None)
+    return body
+
+
+def version(row: Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "created_at": isoformat(row["created_at"]),
+        "cog_version": row["cog_version"],
+        "openapi_schema": row["openapi_schema"],
+    }
+
+
+def model(
+    row: Row,
+    base_url: str,
+    latest: Row | None,
+    example: Row | None,
+) -> dict[str, Any]:
+    owner, name = row["owner"], row["name"]
+    cover = f"{base_url}/covers/{row['id']}" if row.get("cover_image") else None
+    return {
+        "url": f"{base_url}/models/{owner}/{name}",
+        "owner": owner,
+        "name": name,
+        "description": row["description"],
+        "visibility": row["visibility"],
+        "github_url": None,
+        "paper_url": None,
+        "license_url": None,
+        "run_count": row["run_count"],
+        "cover_image_url": cover,
+        "default_example": prediction(example, base_url) if example else None,
+        "latest_version": version(latest) if latest else None,
+        "is_official": False,
+        "created_at": isoformat(row["created_at"]),
+        "kind": row["kind"],
+    }
+
+
+def file(row: Row, base_url: str) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "content_type": row["content_type"],
+        "size": row["size"],
+        "etag": row["md5"],
+        "checksums": {"sha256": row["sha256"], "md5": row["md5"]},
+        "metadata": row["metadata"] or {},
+        "created_at": isoformat(row["created_at"]),
+        "expires_at": isoformat(row["expires_at"]),
+        "urls": {"get": f"{base_url}/v1/files/{row['id']}"},
+    }
+
+
+def account(row: Row) -> dict[str, Any]:
+    return {
+        "type": row["type"],
+        "username": row["username"],
+        "name": row["name"],
+        "github_url": None,
+        "avatar_url": None,
+    }
+
+
+def page(results: list[Any], next_url: str | None) -> dict[str, Any]:
+    return {"next": next_url, "previous": None, "results": results}

@@ -1,0 +1,119 @@
+"""First start and every start: the admin account, its token, login links, built-in models."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from pier.dispatch import Dispatcher, Status
+from pier.registry import ModelDir, ModelDirError, missing_packages, register
+from pier.settings import Settings
+from pier.store import Row, Store
+from pier.util import new_id, utcnow
+
+log = logging.getLogger(__name__)
+
+ADMIN = "admin"
+BUILTIN = Path(__file__).resolve().parent / "builtin"
+LOGIN_TTL = timedelta(hours=24)
+
+
+@dataclass
+class BootInfo:
+    account: Row
+    new_token: str | None  # set when this start created the admin token
+    login_code: str
+
+
+def token_file(data_dir: Path) -> Path:
+    return data_dir / "admin-token"
+
+
+async def ensure_admin(store: Store, settings: Settings) -> tuple[Row, str | None]:
+    account = await store.get_account_by_username(ADMIN)
+    created: str | None = None
+    if account is None:
+        account = await store.create_account(ADMIN, "Admin")
+        if not settings.admin_token:
+            created = await store.create_token(account["id"], "admin (first start)")
+    if settings.admin_token and await store.account_for_token(settings.admin_token) is None:
+        await store.add_token(account["id"], settings.admin_token, "admin (PIER_ADMIN_TOKEN)")
+    if created:
+        path = token_file(settings.data_dir)
+        path.write_text(created + "\n")
+        os.chmod(path, 0o600)
+    return account, created
+
+
+async def bootstrap(store: Store, settings: Settings) -> BootInfo:
+    account, created = await ensure_admin(store, settings)
+    code = await store.create_login_code(account["id"], LOGIN_TTL)
+    return BootInfo(account, created, code)
+
+
+def builtin_dirs() -> list[Path]:
+    return sorted(
+        p for p in BUILTIN.iterdir() if (p / "cog.yaml").is_file() and (p / "pier.yaml").is_file()
+    )
+
+
+async def register_builtins(
+    store: Store, dispatcher: Dispatcher, settings: Settings, account: Row
+) -> list[str]:
+    """Register every built-in model whose packages are installed; returns their names."""
+    names = []
+    for path in builtin_dirs():
+        try:
+            model_dir = ModelDir.read(path)
+            name = str(model_dir.meta.get("name") or f"pier/{path.name}")
+            missing = missing_packages(model_dir.python_packages)
+            if missing:
+                log.warning("built-in model %s needs %s; not registered", name, ", ".join(missing))
+                continue
+            model, version, created = await register(store, settings.data_dir, account, path, name)
+        except ModelDirError as exc:
+            log.warning("built-in model in %s was not registered: %s", path.name, exc)
+            continue
+        names.append(name)
+        example = model_dir.meta.get("example")
+        if created and isinstance(example, dict):
+            await _run_example(store, dispatcher, account, model, version, example)
+    return names
+
+
+async def _run_example(
+    store: Store,
+    dispatcher: Dispatcher,
+    account: Row,
+    model: Row,
+    version: Row,
+    example: dict[str, object],
+) -> None:
+    row = {
+        "id": new_id(),
+        "account_id": account["id"],
+        "model_id": model["id"],
+        "model": f"{model['owner']}/{model['name']}",
+        "version": version["id"],
+        "status": Status.STARTING.value,
+        "input": example,
+        "secret_input": None,
+        "output": None,
+        "logs": "",
+        "error": None,
+        "metrics": {},
+        "progress": None,
+        "source": "web",
+        "webhook": None,
+        "webhook_events_filter": None,
+        "stream_token": secrets.token_urlsafe(24),
+        "created_at": utcnow(),
+        "started_at": None,
+        "completed_at": None,
+    }
+    await dispatcher.submit(row, version)
+    await store.update_model(model["id"], default_example_id=row["id"])

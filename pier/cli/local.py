@@ -1,0 +1,103 @@
+"""`pier predict DIR`: run a model directory once in a fresh model process, no server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pier.runner.errors import SetupFailed
+from pier.runner.inspect import inspect_model
+from pier.runner.worker import PredictionEvents, Worker
+from pier.sdk.validate import validate_input
+
+from pier.cli.inputs import InputError, coerce_inputs
+from pier.dispatch.outputs import FILE_KEY
+from pier.registry import ModelDir
+
+
+def _save_files(value: Any, output_dir: Path, saved: list[Path]) -> Any:
+    if isinstance(value, dict) and set(value) == {FILE_KEY}:
+        source = Path(value[FILE_KEY])
+        target = output_dir / source.name
+        stem, n = target.stem, 1
+        while target.exists():
+            target = output_dir / f"{stem}-{n}{target.suffix}"
+            n += 1
+        shutil.move(str(source), target)
+        saved.append(target)
+        return str(target)
+    if isinstance(value, dict):
+        return {k: _save_files(v, output_dir, saved) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_save_files(v, output_dir, saved) for v in value]
+    return value
+
+
+async def _run(directory: Path, pairs: list[tuple[str, str]], output_dir: Path) -> int:
+    model_dir = ModelDir.read(directory)
+    schema = await inspect_model(model_dir.path, model_dir.predict_ref, model_dir.train_ref)
+    payload = coerce_inputs(pairs, schema, lambda path: str(path.resolve()))
+    inputs, errors = validate_input(schema, payload)
+    if errors:
+        raise InputError("; ".join(f"{e.field}: {e.description}" for e in errors))
+    worker = Worker(model_dir.path, model_dir.predict_ref, env=model_dir.environment)
+    streamed: list[Any] = []
+    iterator = False
+
+    def on_output(value: Any) -> None:
+        if iterator and isinstance(value, str):
+            sys.stdout.write(value)
+            sys.stdout.flush()
+        streamed.append(value)
+
+    def on_kind(kind: bool) -> None:
+        nonlocal iterator
+        iterator = kind
+
+    events = PredictionEvents(
+        on_log=lambda text: sys.stderr.write(text),
+        on_output=on_output,
+        on_output_kind=on_kind,
+        on_progress=lambda *_: None,
+        on_metric=lambda *_: None,
+    )
+    try:
+        try:
+            await worker.ensure_started()
+        except SetupFailed as exc:
+            sys.stderr.write((exc.logs or "") + f"\nError: setup failed: {exc}\n")
+            return 1
+        scratch = Path(tempfile.mkdtemp(prefix="pier-predict-"))
+        try:
+            result = await worker.predict("local", inputs, scratch, events)
+            output_dir.mkdir(parents=True, exist_ok=True)
+            saved: list[Path] = []
+            output = _save_files(
+                streamed if iterator else (streamed[-1] if streamed else None), output_dir, saved
+            )
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    finally:
+        await worker.stop()
+    if result.status != "succeeded":
+        sys.stderr.write(f"Error: prediction {result.status}: {result.error or ''}\n")
+        return 1
+    if iterator and all(isinstance(x, str) for x in streamed):
+        sys.stdout.write("\n")
+    elif saved:
+        for path in saved:
+            print(f"Saved {path}")
+    elif output is not None:
+        print(output if isinstance(output, str) else json.dumps(output, indent=2))
+    return 0
+
+
+def predict_local(directory: Path, pairs: list[tuple[str, str]], output_dir: Path) -> None:
+    code = asyncio.run(_run(directory, pairs, output_dir))
+    if code:
+        raise SystemExit(code)

@@ -1,0 +1,79 @@
+"""What `pier run` shows while a prediction waits and runs: phase, queue, progress, text."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, TextIO
+
+BAR_WIDTH = 30
+
+
+class RunDisplay:
+    """Status goes to stderr (a line rewritten in place on a terminal); text output to stdout."""
+
+    def __init__(self, prediction_id: str, err: TextIO | None = None, out: TextIO | None = None):
+        self.err = err or sys.stderr
+        self.out = out or sys.stdout
+        self.tty = self.err.isatty()
+        self.last_status = ""
+        self.printed_items = 0
+        self.started = time.monotonic()
+        self._line_open = False
+        self.err.write(f"Prediction {prediction_id}\n")
+
+    def _status(self, text: str) -> None:
+        if text == self.last_status:
+            return
+        self.last_status = text
+        if self.tty:
+            self.err.write("\r\033[K" + text)
+            self._line_open = True
+        else:
+            self.err.write(text + "\n")
+        self.err.flush()
+
+    def _describe(self, p: dict[str, Any]) -> str:
+        status = p["status"]
+        queue = p.get("queue") or {}
+        if status == "starting" and queue.get("phase") == "booting":
+            return "Booting the model…"
+        if status == "starting":
+            text = f"Queued: position {queue.get('position', '?')}, {queue.get('ahead', 0)} ahead"
+            wait = queue.get("estimated_wait")
+            return text + (f", about {wait:.0f} s" if wait else "")
+        if status == "processing":
+            progress = p.get("progress")
+            if progress:
+                filled = int(BAR_WIDTH * progress["percent"] / 100)
+                bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+                return (
+                    f"Running [{bar}] {progress['percent']:.0f}% "
+                    f"{progress['current']}/{progress['total']}"
+                )
+            return "Running…"
+        return f"{status.capitalize()} in {time.monotonic() - self.started:.1f} s"
+
+    def update(self, prediction: dict[str, Any]) -> None:
+        output = prediction.get("output")
+        if isinstance(output, list) and all(isinstance(x, str) for x in output):
+            fresh = output[self.printed_items :]
+            if fresh and not any(x.startswith(("http://", "https://")) for x in fresh):
+                self._clear()
+                self.out.write("".join(fresh))
+                self.out.flush()
+                self.printed_items = len(output)
+        self._status(self._describe(prediction))
+
+    def _clear(self) -> None:
+        if self.tty and self._line_open:
+            self.err.write("\r\033[K")
+            self.last_status = ""
+            self._line_open = False
+
+    def close(self) -> None:
+        if self.printed_items:
+            self.out.write("\n")
+        if self._line_open:
+            self.err.write("\n")
+        self.err.flush()

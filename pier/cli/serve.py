@@ -1,0 +1,137 @@
+"""`pier serve` and the local admin commands (`pier token`, `pier models add`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from pier.api.app import create_app
+from pier.bootstrap import ADMIN, BootInfo, ensure_admin, token_file
+from pier.registry import ModelDirError, register
+from pier.settings import Settings
+from pier.store import Store
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on [PIER_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port; 0 picks a free one [PIER_PORT].")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Where Pier keeps everything [PIER_DATA_DIR].")
+    ] = None,
+    database: Annotated[str | None, typer.Option(help="Database URL [PIER_DATABASE].")] = None,
+    workers_per_version: Annotated[
+        int | None, typer.Option(help="Model processes per version [PIER_WORKERS_PER_VERSION].")
+    ] = None,
+    builtin_models: Annotated[
+        bool | None,
+        typer.Option("--builtin-models/--no-builtin-models", help="Register built-in models."),
+    ] = None,
+) -> None:
+    """Start the Pier server (API, playground and model runners)."""
+    settings = Settings.load(
+        {
+            "host": host,
+            "port": port,
+            "data_dir": data_dir,
+            "database": database,
+            "workers_per_version": workers_per_version,
+            "builtin_models": builtin_models,
+        }
+    )
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        raise typer.BadParameter(
+            f"cannot listen on {settings.host}:{settings.port}: {exc}"
+        ) from exc
+    settings = settings.replace(port=sock.getsockname()[1])
+
+    def announce(info: BootInfo, names: list[str]) -> None:
+        url = settings.base_url
+        typer.echo(f"Pier is running at {url}", err=False)
+        if info.new_token:
+            typer.echo(f"Admin API token: {info.new_token}")
+            typer.echo(f"  (saved in {token_file(settings.data_dir)}; `pier` commands use it)")
+        typer.echo(f"Sign in to the playground: {url}/login?code={info.login_code}")
+        if names:
+            typer.echo("Models: " + ", ".join(names))
+        typer.echo("", nl=True)
+
+    app = create_app(settings, on_ready=announce)
+    config = uvicorn.Config(
+        app, log_level=settings.log_level, access_log=False, timeout_graceful_shutdown=5
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+token_app = typer.Typer(help="Manage API tokens (run on the server's machine).")
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option(help="A label for the token.")] = "cli",
+    username: Annotated[str, typer.Option(help="Account to create it for (made if new).")] = ADMIN,
+    data_dir: Annotated[Path | None, typer.Option(help="[PIER_DATA_DIR]")] = None,
+) -> None:
+    """Create an API token and print it (stored hashed; shown only once)."""
+    settings = Settings.load({"data_dir": data_dir})
+
+    async def go() -> str:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = await Store.open(settings.database_url)
+        try:
+            await ensure_admin(store, settings)
+            account = await store.get_account_by_username(username)
+            if account is None:
+                account = await store.create_account(username)
+            return await store.create_token(account["id"], name)
+        finally:
+            await store.close()
+
+    typer.echo(asyncio.run(go()))
+
+
+def models_add(
+    directory: Annotated[Path, typer.Argument(help="A directory with cog.yaml and predict.py.")],
+    name: Annotated[str, typer.Option("--name", help="owner/name of the model.")],
+    data_dir: Annotated[Path | None, typer.Option(help="[PIER_DATA_DIR]")] = None,
+) -> None:
+    """Register a model directory as a new version (a running server serves it at once)."""
+    settings = Settings.load({"data_dir": data_dir})
+
+    async def go() -> tuple[str, bool]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = await Store.open(settings.database_url)
+        try:
+            await ensure_admin(store, settings)
+            owner = name.split("/", 1)[0]
+            account = await store.get_account_by_username(owner)
+            account = account or await store.get_account_by_username(ADMIN)
+            assert account is not None
+            _, version, created = await register(store, settings.data_dir, account, directory, name)
+            return version["id"], created
+        finally:
+            await store.close()
+
+    try:
+        version_id, created = asyncio.run(go())
+    except ModelDirError as exc:
+        typer.secho(f"Error: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc
+    except Exception as exc:  # ModelLoadError and friends carry a readable message
+        typer.secho(f"Error: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc
+    state = "added" if created else "already registered"
+    typer.echo(f"{name}:{version_id} ({state})")

@@ -1,0 +1,183 @@
+"""Model directories: reading cog.yaml, hashing content into a version id, registering versions.
+
+A version is immutable: its directory is copied under DATA_DIR/versions/<id>/ when it is
+registered, so editing the source directory afterwards changes nothing that already ran.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pier.runner.inspect import inspect_model
+
+from pier.store import Row, Store
+from pier.util import utcnow
+
+COG_VERSION = "0.16.12"  # the Cog contract Pier's runner implements, reported on versions
+IGNORED = {"__pycache__", ".git", ".cog", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}/[a-z0-9][a-z0-9_.-]{0,127}$")
+
+
+class ModelDirError(Exception):
+    """A model directory Pier cannot register; the message says why and how to fix it."""
+
+
+@dataclass
+class ModelDir:
+    path: Path
+    predict_ref: str
+    train_ref: str | None
+    environment: dict[str, str]
+    python_packages: list[str]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, path: Path) -> ModelDir:
+        path = path.resolve()
+        config_file = path / "cog.yaml"
+        if not config_file.is_file():
+            raise ModelDirError(f"{path} has no cog.yaml")
+        try:
+            config = yaml.safe_load(config_file.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ModelDirError(f"{config_file} is not valid YAML: {exc}") from exc
+        if not isinstance(config, dict):
+            raise ModelDirError(f"{config_file} must be a mapping")
+        predict_ref = config.get("predict") or config.get("run")
+        if not predict_ref:
+            raise ModelDirError(f'{config_file} has no `predict: "predict.py:Predictor"` entry')
+        build = config.get("build") or {}
+        packages = [str(p) for p in build.get("python_packages") or []]
+        requirements = build.get("python_requirements")
+        if requirements:
+            packages += _read_requirements(path / requirements)
+        environment = {}
+        for item in config.get("environment") or []:
+            key, _, value = str(item).partition("=")
+            environment[key] = value
+        meta_file = path / "pier.yaml"
+        meta = yaml.safe_load(meta_file.read_text()) if meta_file.is_file() else {}
+        return cls(path, str(predict_ref), config.get("train"), environment, packages, meta or {})
+
+
+def _read_requirements(file: Path) -> list[str]:
+    if not file.is_file():
+        raise ModelDirError(f"python_requirements file {file} does not exist")
+    lines = (line.split("#", 1)[0].strip() for line in file.read_text().splitlines())
+    return [line for line in lines if line and not line.startswith("-")]
+
+
+def missing_packages(requirements: list[str]) -> list[str]:
+    """Requirements whose distribution is not installed in Pier's environment."""
+    missing = []
+    for requirement in requirements:
+        name = re.split(r"[<>=!~\[;@ ]", requirement, maxsplit=1)[0].strip()
+        if not name:
+            continue
+        try:
+            importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(requirement)
+    return missing
+
+
+def content_hash(path: Path) -> str:
+    """sha256 over every file's relative path and bytes, in a stable order."""
+    digest = hashlib.sha256()
+    for file in sorted(_files(path)):
+        relative = file.relative_to(path).as_posix()
+        digest.update(relative.encode() + b"\0")
+        with file.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _files(path: Path) -> list[Path]:
+    found = []
+    for root, dirs, names in os.walk(path, followlinks=True):
+        dirs[:] = sorted(d for d in dirs if d not in IGNORED)
+        found += [Path(root) / n for n in names if not n.endswith(".pyc")]
+    return found
+
+
+async def register(
+    store: Store, data_dir: Path, account: Row, source: Path, name: str
+) -> tuple[Row, Row, bool]:
+    """Register a directory as a version of model `name`; returns (model, version, created)."""
+    if not NAME_RE.match(name):
+        raise ModelDirError(f"model name {name!r} must look like owner/name (lowercase)")
+    model_dir = ModelDir.read(source)
+    missing = missing_packages(model_dir.python_packages)
+    if missing:
+        raise ModelDirError(
+            "cog.yaml needs Python packages that are not installed in Pier's environment: "
+            + ", ".join(missing)
+            + ". Install them (pip install …) and add the model again."
+        )
+    owner, model_name = name.split("/")
+    model = await store.get_model(owner, model_name)
+    if model is not None and model["account_id"] != account["id"]:
+        raise ModelDirError(f"model {name} belongs to another account")
+    version_id = content_hash(model_dir.path)
+    if model is not None:
+        existing = await store.get_version(model["id"], version_id)
+        if existing is not None:
+            return model, existing, False
+    target = data_dir / "versions" / version_id
+    if not target.exists():
+        staging = target.with_name(version_id + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(model_dir.path, staging, ignore=shutil.ignore_patterns(*IGNORED, "*.pyc"))
+        staging.rename(target)
+    schema = await inspect_model(target, model_dir.predict_ref, model_dir.train_ref)
+    meta = model_dir.meta
+    readme = target / "README.md"
+    fields = {
+        "description": meta.get("description"),
+        "kind": meta.get("kind") or guess_kind(schema),
+        "readme": readme.read_text() if readme.is_file() else None,
+        "cover_image": str(target / meta["cover_image"]) if meta.get("cover_image") else None,
+        "example_input": meta.get("example"),
+    }
+    if model is None:
+        visibility = meta.get("visibility", "private")
+        model = await store.create_model(
+            account["id"], owner, model_name, visibility=visibility, **fields
+        )
+    else:
+        await store.update_model(model["id"], **fields)
+        model.update(fields)
+    version = {
+        "model_id": model["id"],
+        "id": version_id,
+        "path": str(target),
+        "predict_ref": model_dir.predict_ref,
+        "train_ref": model_dir.train_ref,
+        "environment": model_dir.environment,
+        "openapi_schema": schema,
+        "cog_version": COG_VERSION,
+        "created_at": utcnow(),
+    }
+    await store.add_version(version)
+    model["latest_version_id"] = version_id
+    return model, version, True
+
+
+def guess_kind(schema: dict[str, Any]) -> str:
+    output = schema.get("components", {}).get("schemas", {}).get("Output", {})
+    item = output.get("items", output) if output.get("type") == "array" else output
+    if item.get("format") == "uri":
+        return "image"
+    if item.get("type") == "string":
+        return "text"
+    return "other"
