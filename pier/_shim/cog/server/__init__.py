@@ -1,0 +1,1 @@
+"""`cog.server`: only what models import from it (the exceptions)."""
