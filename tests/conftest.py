@@ -1,0 +1,121 @@
+"""Shared fixtures: an in-process Pier app on a temporary data dir, and model directories."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from pier.api.app import create_app
+from pier.api.deps import Services
+from pier.bootstrap import BootInfo
+from pier.registry import register
+from pier.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+PREDICTORS = ROOT / "tests" / "fixtures" / "predictors"
+BUILTIN = ROOT / "pier" / "builtin"
+
+
+def model_dir(tmp: Path, fixture: str, cls: str = "Predictor") -> Path:
+    """A Cog model directory holding one fixture predictor as predict.py."""
+    target = tmp / f"model-{fixture.removesuffix('.py')}"
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(PREDICTORS / fixture, target / "predict.py")
+    (target / "cog.yaml").write_text(
+        f'build:\n  python_version: "3.11"\npredict: "predict.py:{cls}"\n'
+    )
+    return target
+
+
+@dataclass
+class Pier:
+    client: httpx.AsyncClient
+    services: Services
+    info: BootInfo
+    token: str
+    tmp: Path
+
+    async def add_model(self, name: str, directory: Path) -> dict[str, Any]:
+        _, version, _ = await register(
+            self.services.store, self.services.settings.data_dir, self.info.account, directory, name
+        )
+        return version
+
+    async def add_fixture(self, name: str, fixture: str) -> dict[str, Any]:
+        return await self.add_model(name, model_dir(self.tmp, fixture))
+
+    async def add_builtin(self, slug: str) -> dict[str, Any]:
+        return await self.add_model(f"pier/{slug}", BUILTIN / slug)
+
+    async def create(
+        self, model: str, input: dict[str, Any], wait: int | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        headers = {"Prefer": f"wait={wait}"} if wait else {}
+        return await self.client.post(
+            f"/v1/models/{model}/predictions", json={"input": input}, headers=headers, **kwargs
+        )
+
+    async def wait_done(self, prediction_id: str, timeout: float = 30.0) -> dict[str, Any]:
+        import asyncio
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            body = (await self.client.get(f"/v1/predictions/{prediction_id}")).json()
+            if body["status"] in ("succeeded", "failed", "canceled"):
+                return body
+            assert time.monotonic() < deadline, f"prediction still {body['status']}: {body}"
+            await asyncio.sleep(0.02)
+
+
+def test_settings(tmp_path: Path, **changes: Any) -> Settings:
+    return Settings.load(
+        {
+            "data_dir": tmp_path / "data",
+            "builtin_models": False,
+            "port": 8000,
+            "admin_token": "test-admin-token",
+            "cancel_grace": 1.0,
+            "setup_retry_after": 30.0,
+            **changes,
+        },
+        env={},
+    )
+
+
+@pytest.fixture
+async def pier(tmp_path: Path) -> AsyncIterator[Pier]:
+    async with running_pier(tmp_path) as instance:
+        yield instance
+
+
+class running_pier:  # noqa: N801 - used as `async with running_pier(...)`
+    def __init__(self, tmp_path: Path, **changes: Any) -> None:
+        self.settings = test_settings(tmp_path, **changes)
+        self.tmp = tmp_path
+        self.info: BootInfo | None = None
+
+    async def __aenter__(self) -> Pier:
+        def ready(info: BootInfo, _names: list[str]) -> None:
+            self.info = info
+
+        self.app = create_app(self.settings, on_ready=ready)
+        self.lifespan = self.app.router.lifespan_context(self.app)
+        await self.lifespan.__aenter__()
+        assert self.info is not None
+        self.client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app),
+            base_url=self.settings.base_url,
+            headers={"Authorization": "Bearer test-admin-token"},
+        )
+        return Pier(self.client, self.app.state.services, self.info, "test-admin-token", self.tmp)
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.aclose()
+        await self.lifespan.__aexit__(None, None, None)
