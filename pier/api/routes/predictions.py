@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pier.sdk.validate import validate_input
 from starlette.responses import Response
 
 from pier.api import serialize
@@ -16,6 +15,7 @@ from pier.api.deps import AccountDep, ServicesDep, decode_cursor, encode_cursor,
 from pier.api.errors import ApiError, not_found
 from pier.api.jsonresponse import json_response
 from pier.dispatch import Live, Status
+from pier.sdk.validate import format_invalid_fields, validate_input
 from pier.store import Row
 from pier.util import new_id, utcnow
 
@@ -76,9 +76,10 @@ def _validate(version: Row, payload: Any) -> tuple[dict[str, Any], dict[str, Any
     schema = version["openapi_schema"]
     cleaned, errors = validate_input(schema, payload)
     if errors:
-        detail = "".join(f"- {e.field}: {e.description}\n" for e in errors)
-        fields = [{"type": e.type, "field": e.field, "description": e.description} for e in errors]
-        raise ApiError(422, detail, "Input validation failed", invalid_fields=fields)
+        fields = [e.to_dict() for e in errors]
+        raise ApiError(
+            422, format_invalid_fields(errors), "Input validation failed", invalid_fields=fields
+        )
     props = schema["components"]["schemas"]["Input"].get("properties", {})
     hidden = {k: v for k, v in cleaned.items() if props.get(k, {}).get("format") == "password"}
     shown = {k: (SECRET_MASK if k in hidden and v is not None else v) for k, v in cleaned.items()}
