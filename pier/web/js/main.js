@@ -1,0 +1,168 @@
+// Entry point: the header, the routes, sign-in guarding and page rendering.
+
+import { api, session, setUnauthorizedHandler } from "./api.js";
+import { copyText, h, icon, mount } from "./dom.js";
+import { navigate, route, startRouter } from "./router.js";
+import * as gallery from "./pages/gallery.js";
+import * as history from "./pages/history.js";
+import * as login from "./pages/login.js";
+import * as model from "./pages/model.js";
+import * as prediction from "./pages/prediction.js";
+
+const main = document.getElementById("main");
+let firstRender = true;
+
+route(/^\/$/, gallery.render);
+route(/^\/login$/, login.render);
+route(/^\/models\/(?<owner>[^/]+)\/(?<name>[^/]+)$/, model.render);
+route(/^\/predictions$/, history.render);
+route(/^\/predictions\/(?<id>[^/]+)$/, prediction.render);
+route(/^\/p\/(?<id>[^/]+)$/, prediction.render); // Replicate's short prediction links
+
+setUnauthorizedHandler(() => {
+  if (!session.token) return;
+  session.clear();
+  renderHeader();
+  const here = location.pathname + location.search;
+  navigate(`/login?expired=1&next=${encodeURIComponent(here)}`, { replace: true });
+});
+
+function navLink(href, label, active) {
+  return h("a.nav-link", { href, "aria-current": active ? "page" : undefined }, label);
+}
+
+export function renderHeader() {
+  const nav = document.querySelector(".topbar-inner");
+  const path = location.pathname;
+  const brand = nav.querySelector(".brand");
+  const signedIn = Boolean(session.token);
+  const links = signedIn
+    ? h(
+        "div.nav-links",
+        navLink("/", "Models", path === "/" || path.startsWith("/models/")),
+        navLink("/predictions", "Predictions", path.startsWith("/predictions") || path.startsWith("/p/")),
+      )
+    : null;
+  const account = signedIn ? accountMenu() : null;
+  mount(nav, brand, links, h("span.spacer"), account);
+}
+
+function accountMenu() {
+  const name = session.username || "Account";
+  const panel = h(
+    "div.menu-panel",
+    { hidden: true, role: "group", "aria-label": "Account" },
+    h("p.menu-title", "Signed in as ", h("strong", name)),
+    h(
+      "button.btn.small.wide",
+      { type: "button", onclick: (e) => copyText(session.token, e.currentTarget) },
+      icon("copy"),
+      h("span.label", "Copy API token"),
+    ),
+    h(
+      "button.btn.small.wide",
+      {
+        type: "button",
+        onclick: () => {
+          session.clear();
+          navigate("/login");
+        },
+      },
+      h("span.label", "Sign out"),
+    ),
+  );
+  const button = h(
+    "button.account-button",
+    {
+      type: "button",
+      "aria-expanded": "false",
+      "aria-haspopup": "true",
+      onclick: () => toggle(panel.hidden),
+    },
+    h("span.avatar", { "aria-hidden": "true" }, name.slice(0, 1).toUpperCase()),
+    h("span.account-name", name),
+  );
+  function toggle(open) {
+    panel.hidden = !open;
+    button.setAttribute("aria-expanded", String(open));
+    if (open) panel.querySelector("button").focus();
+  }
+  const wrap = h("div.account", button, panel);
+  wrap.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && !panel.hidden) {
+      toggle(false);
+      button.focus();
+    }
+  });
+  wrap.closeMenu = () => toggle(false);
+  return wrap;
+}
+
+// Clicking anywhere outside the account menu closes it.
+document.addEventListener("click", (e) => {
+  const wrap = document.querySelector(".account");
+  const panel = wrap && wrap.querySelector(".menu-panel");
+  if (panel && !panel.hidden && !wrap.contains(e.target)) wrap.closeMenu();
+});
+
+/** Render a view: guard sign-in, show errors as a page, move focus for screen readers. */
+async function renderView(handler, ctx) {
+  renderHeader();
+  if (!handler) {
+    mount(main, notFound("There is no page at this address."));
+    document.title = "Not found · Pier";
+    return;
+  }
+  if (handler !== login.render && !session.token) {
+    navigate(`/login?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
+    return;
+  }
+  const view = h("div.view");
+  mount(main, view);
+  const moveFocus = !firstRender;
+  firstRender = false;
+  try {
+    await handler({ ...ctx, view, setTitle: (t) => (document.title = t ? `${t} · Pier` : "Pier") });
+  } catch (err) {
+    if (err && err.name === "AbortError") return;
+    if (ctx.signal.aborted) return;
+    if (err && err.status === 401) return; // handled by the unauthorized handler
+    mount(view, err && err.status === 404 ? notFound(err.message) : failure(err));
+  }
+  if (moveFocus && !ctx.signal.aborted) {
+    const heading = view.querySelector("h1");
+    if (heading) {
+      heading.setAttribute("tabindex", "-1");
+      heading.focus({ preventScroll: true });
+    }
+  }
+}
+
+function notFound(message) {
+  return h("div.empty-state", h("h1", "Not found"), h("p", message), h("a.btn", { href: "/" }, "See all models"));
+}
+
+function failure(err) {
+  return h(
+    "div.empty-state",
+    h("h1", "Something went wrong"),
+    h("p", (err && err.message) || String(err)),
+    h("button.btn", { type: "button", onclick: () => location.reload() }, "Try again"),
+  );
+}
+
+async function checkSession() {
+  if (!session.token) return;
+  try {
+    const account = await api.account();
+    if (account && account.username && account.username !== session.username) {
+      session.save(session.token, account.username);
+      renderHeader();
+    }
+  } catch {
+    // A 401 signs out through the handler; other errors show up on the page itself.
+  }
+}
+
+startRouter(renderView);
+checkSession();

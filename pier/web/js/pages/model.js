@@ -1,0 +1,142 @@
+// A model's page: header, version picker, and tabs for the playground (form
+// plus live output), the API code, and the model card.
+
+import { api } from "../api.js";
+import { codeTab } from "../codetab.js";
+import { h, icon, mount } from "../dom.js";
+import { count, dateTime, shortId } from "../format.js";
+import { renderMarkdown } from "../markdown.js";
+import { playground } from "../playground.js";
+import { setQuery } from "../router.js";
+import { outputShape } from "../schema.js";
+import { tabs } from "../tabs.js";
+import { coverFor, kindBadge } from "./gallery.js";
+
+function versionLabel(v, latestId) {
+  const when = v.created_at ? dateTime(v.created_at) : "";
+  return `${shortId(v.id, 12)}${v.id === latestId ? " (latest)" : ""}${when ? ` · ${when}` : ""}`;
+}
+
+async function loadReadme(owner, name, signal) {
+  try {
+    return await api.readme(owner, name, { signal });
+  } catch (err) {
+    if (err.status === 404) return null;
+    throw err;
+  }
+}
+
+export async function render({ view, params, query, signal, setTitle }) {
+  const { owner, name } = params;
+  setTitle(`${owner}/${name}`);
+  mount(view, h("h1", `${owner}/${name}`), h("p.muted", { role: "status" }, "Loading model…"));
+
+  const tweakId = query.get("tweak");
+  const [model, versions, tweak] = await Promise.all([
+    api.model(owner, name, { signal }),
+    api.versions(owner, name, { signal }).catch(() => []),
+    tweakId ? api.prediction(tweakId, { signal }) : null,
+  ]);
+  const latestId = model.latest_version && model.latest_version.id;
+  if (model.latest_version && !versions.some((v) => v.id === latestId)) versions.unshift(model.latest_version);
+  if (!versions.length) {
+    mount(view, header(model), h("div.empty-state", h("p", "This model has no versions yet, so there is nothing to run.")));
+    return;
+  }
+
+  const wanted = (tweak && tweak.version) || query.get("version") || latestId;
+  let version = versions.find((v) => v.id === wanted) || versions[0];
+
+  const readmePromise = loadReadme(owner, name, signal);
+  const readmePanel = h("div.model-card-panel", h("p.muted", "Loading the model card…"));
+  readmePromise
+    .then((text) => {
+      mount(readmePanel, text ? h("article.markdown", renderMarkdown(text)) : h("p.muted", "This model has no model card."));
+    })
+    .catch((err) => mount(readmePanel, h("p.error-box", `Could not load the model card: ${err.message}`)));
+
+  const playPanel = h("div");
+  let pg = null;
+  const code = codeTab(() => ({
+    origin: location.origin,
+    ref: `${model.owner}/${model.name}:${version.id}`,
+    version: version.id,
+    input: pg ? pg.currentInput() : {},
+    shape: outputShape(version.openapi_schema),
+    kind: model.kind,
+  }), {
+    selected: query.get("lang") || "python",
+    onSelect: (lang) => setQuery({ lang: lang === "python" ? "" : lang }),
+  });
+
+  function buildPlayground(initialInput) {
+    pg = playground({
+      model,
+      version,
+      signal,
+      tweak: tweak && tweak.version === version.id ? tweak : null,
+      initialInput,
+      predictionId: query.get("prediction"),
+      onChange: () => code.refresh(),
+    });
+    mount(playPanel, pg.element);
+    code.refresh();
+  }
+  buildPlayground(tweak ? tweak.input : null);
+
+  const picker = h(
+    "select#version-picker",
+    {
+      onchange: () => {
+        const keep = pg.currentInput();
+        version = versions.find((v) => v.id === picker.value) || version;
+        setQuery({ version: version.id === latestId ? "" : version.id, prediction: "" });
+        buildPlayground(keep);
+      },
+    },
+    versions.map((v) => h("option", { value: v.id }, versionLabel(v, latestId))),
+  );
+  picker.value = version.id;
+
+  const t = tabs(
+    [
+      { key: "playground", label: "Playground", panel: playPanel },
+      { key: "api", label: "API", panel: code.element },
+      { key: "readme", label: "Model card", panel: readmePanel },
+    ],
+    {
+      selected: query.get("tab") || "playground",
+      label: "Model sections",
+      onSelect: (key) => {
+        setQuery({ tab: key === "playground" ? "" : key });
+        if (key === "api") code.refresh();
+      },
+    },
+  );
+
+  mount(
+    view,
+    header(model, h("div.version-picker", h("label", { for: "version-picker" }, "Version"), picker)),
+    t.element,
+  );
+}
+
+function header(model, extra) {
+  return h(
+    "div.model-head",
+    coverFor(model, { large: true }),
+    h(
+      "div.model-title",
+      h("h1", h("a.owner", { href: "/" }, `${model.owner}/`), model.name),
+      model.description ? h("p.model-desc", model.description) : null,
+      h(
+        "div.model-meta",
+        kindBadge(model.kind),
+        h("span.meta-item", icon("play"), count(model.run_count, "run")),
+        model.visibility === "private" ? h("span.meta-item", "Private") : null,
+        h("a.meta-item", { href: `/predictions?model=${encodeURIComponent(`${model.owner}/${model.name}`)}` }, icon("clock"), "Your predictions"),
+      ),
+    ),
+    extra,
+  );
+}

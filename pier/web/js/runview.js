@@ -1,0 +1,234 @@
+// The live view of one prediction: which phase it is in (queued with its
+// position, booting, running with a progress bar), elapsed time, Cancel,
+// live logs, the output as it arrives, and the metrics at the end.
+
+import { api } from "./api.js";
+import { announce, h, icon } from "./dom.js";
+import { clock, duration } from "./format.js";
+import { renderOutput } from "./output.js";
+import { isTerminal, phaseOf, progressOf, secondsBetween, watchPrediction } from "./watch.js";
+
+const STEPS = [
+  { key: "queued", label: "Queued" },
+  { key: "booting", label: "Booting" },
+  { key: "running", label: "Running" },
+  { key: "done", label: "Done" },
+];
+
+function stepIndex(phase) {
+  return { starting: 0, queued: 0, booting: 1, running: 2, finishing: 2, succeeded: 3, failed: 3, canceled: 3 }[phase] ?? 0;
+}
+
+/**
+ * Build the view for `prediction` and keep it current until the prediction
+ * ends or `signal` aborts. `shape` is the version's output shape.
+ */
+export function runView(prediction, { shape, signal, showLink = true, showMetrics = true, onUpdate = () => {}, onSettled = () => {} }) {
+  const pill = h("span.status-pill");
+  const clockEl = h("span.run-clock", { title: "Elapsed time" });
+  const cancelBtn = h("button.btn.danger.small.cancel", { type: "button", onclick: cancel }, icon("stop"), h("span.label", "Cancel"));
+  const stepper = h(
+    "ol.phase-steps",
+    { "aria-label": "Phases" },
+    STEPS.map((s) => h("li", { dataset: { step: s.key } }, h("span.step-dot", { "aria-hidden": "true" }), h("span.step-label", s.label))),
+  );
+  const detail = h("p.phase-detail", { "aria-live": "polite" });
+  const bar = h("div.progress-fill");
+  const progressText = h("span.progress-text");
+  const progress = h("div.progress", { hidden: true }, h("div.progress-track", { role: "progressbar", "aria-label": "Progress", "aria-valuemin": "0", "aria-valuemax": "100" }, bar), progressText);
+  const errorBox = h("div.error-box", { role: "alert", hidden: true });
+  const outputBox = h("div.output-area", { "aria-live": "off" });
+  const logsPre = h("pre.logs", { tabindex: "0", "aria-label": "Logs" });
+  const logs = h("details.logs-panel", { open: true }, h("summary", "Logs"), logsPre);
+  const metrics = h("dl.metrics", { hidden: true });
+  const link = showLink ? h("a.run-link.muted", { href: `/predictions/${prediction.id}` }) : null;
+
+  const root = h(
+    "section.run-view",
+    { "aria-label": "Prediction", dataset: { predictionId: prediction.id } },
+    h("div.run-head", pill, clockEl, link, h("span.spacer"), cancelBtn),
+    stepper,
+    detail,
+    progress,
+    errorBox,
+    outputBox,
+    logs,
+    metrics,
+  );
+
+  let current = prediction;
+  let lastOutputJson = null;
+  let lastStatus = null;
+  let canceling = false;
+  let settled = false;
+  const ticker = setInterval(tick, 250);
+  if (signal) signal.addEventListener("abort", () => clearInterval(ticker));
+
+  function tick() {
+    const p = current;
+    const phase = phaseOf(p).key;
+    let seconds;
+    if (isTerminal(p)) seconds = secondsBetween(p.created_at, p.completed_at);
+    else seconds = secondsBetween(p.created_at);
+    clockEl.textContent = seconds === null ? "" : clock(seconds);
+    if (phase === "running" || phase === "finishing") updateDetail(p);
+    if (phase === "booting" || phase === "queued" || phase === "starting") updateDetail(p);
+  }
+
+  function updateDetail(p) {
+    const phase = phaseOf(p).key;
+    const q = p.queue || {};
+    if (phase === "queued") {
+      const bits = [];
+      if (q.position !== undefined && q.position !== null) bits.push(`Position ${q.position} in the queue`);
+      if (q.ahead !== undefined && q.ahead !== null) bits.push(q.ahead === 0 ? "next to run" : `${q.ahead} job${q.ahead === 1 ? "" : "s"} ahead`);
+      bits.push(q.estimated_wait !== null && q.estimated_wait !== undefined ? `about ${duration(q.estimated_wait)} to wait` : "wait time not yet known");
+      setText(detail, bits.join(" · "));
+    } else if (phase === "booting") {
+      const wait = q.estimated_wait !== null && q.estimated_wait !== undefined ? ` · about ${duration(q.estimated_wait)} left` : "";
+      setText(detail, `Booting the model: loading it and running its setup${wait}`);
+    } else if (phase === "starting") {
+      setText(detail, "Handing the prediction to a worker…");
+    } else if (phase === "running" || phase === "finishing") {
+      const running = secondsBetween(p.started_at);
+      const prog = progressOf(p);
+      const elapsed = running === null ? "" : `${clock(running)} elapsed`;
+      if (phase === "finishing") setText(detail, `Finishing: saving outputs · ${elapsed}`);
+      else setText(detail, prog ? `Running · ${elapsed}` : `Running · ${elapsed} · this model reports no progress`);
+    } else if (p.status === "succeeded") {
+      setText(detail, `Finished in ${duration(secondsBetween(p.created_at, p.completed_at))}`);
+    } else if (p.status === "canceled") {
+      setText(detail, "Canceled.");
+    } else if (p.status === "failed") {
+      setText(detail, "The prediction failed.");
+    }
+  }
+
+  function setText(el, text) {
+    if (el.textContent !== text) el.textContent = text;
+  }
+
+  function update(p) {
+    current = p;
+    const phase = phaseOf(p);
+    pill.className = `status-pill phase-${phase.key}`;
+    setText(pill, phase.label);
+    if (lastStatus && lastStatus !== phase.key) announce(`Prediction ${phase.label.toLowerCase()}`);
+    lastStatus = phase.key;
+
+    const at = stepIndex(phase.key);
+    stepper.querySelectorAll("li").forEach((li, i) => {
+      li.className = i < at ? "done" : i === at ? `current ${phase.key}` : "";
+      if (i === at) li.setAttribute("aria-current", "step");
+      else li.removeAttribute("aria-current");
+    });
+    if (link) setText(link, `Prediction ${p.id}`);
+    updateDetail(p);
+
+    const prog = progressOf(p);
+    const showProgress = Boolean(prog) && (p.status === "processing" || p.status === "succeeded");
+    progress.hidden = !showProgress;
+    if (showProgress) {
+      const pct = p.status === "succeeded" ? 100 : prog.percent ?? 0;
+      bar.style.width = `${pct}%`;
+      progress.firstChild.setAttribute("aria-valuenow", String(Math.round(pct)));
+      const steps = prog.total ? ` · step ${prog.current ?? 0} of ${prog.total}` : "";
+      setText(progressText, `${Math.round(pct)}%${steps}`);
+    }
+
+    const done = isTerminal(p);
+    cancelBtn.hidden = done;
+    if (!done && !canceling) cancelBtn.disabled = false;
+
+    errorBox.hidden = p.status !== "failed";
+    if (p.status === "failed") setText(errorBox, p.error || "The prediction failed without a message. See the logs.");
+
+    const outJson = JSON.stringify(p.output ?? null);
+    const live = !done;
+    const key = `${outJson}|${live}`;
+    if (key !== lastOutputJson) {
+      lastOutputJson = key;
+      const streaming = live && shape && shape.kind === "text-stream";
+      const existingText = outputBox.querySelector(".text-output");
+      if (streaming && existingText && Array.isArray(p.output)) {
+        // Grow the text in place so selection and scroll survive each token.
+        existingText.firstChild.textContent = p.output.join("");
+      } else {
+        const rendered = renderOutput(p.output, { shape, live });
+        outputBox.replaceChildren(rendered || placeholder(p));
+        if (streaming && outputBox.querySelector(".text-output")) {
+          const t = outputBox.querySelector(".text-output");
+          if (t.firstChild.nodeType !== Node.TEXT_NODE) t.prepend(document.createTextNode(""));
+        }
+      }
+    }
+
+    const atBottom = logsPre.scrollHeight - logsPre.scrollTop - logsPre.clientHeight < 24;
+    const logText = p.logs || "";
+    if (logsPre.textContent !== logText) {
+      logsPre.textContent = logText;
+      if (atBottom) logsPre.scrollTop = logsPre.scrollHeight;
+    }
+    logs.hidden = !logText && done;
+
+    metrics.hidden = !done || !showMetrics;
+    if (done && showMetrics) renderMetrics(p);
+    tick();
+    onUpdate(p);
+    if (done && !settled) {
+      settled = true;
+      clearInterval(ticker);
+      onSettled(p);
+    }
+  }
+
+  function placeholder(p) {
+    if (isTerminal(p)) return h("p.muted.output-empty", p.status === "succeeded" ? "The model returned no output." : "No output.");
+    return h("div.output-empty.skeleton", { "aria-hidden": "true" }, h("span", "Output will appear here"));
+  }
+
+  function renderMetrics(p) {
+    const m = p.metrics || {};
+    const rows = [
+      ["Queue time", m.queue_time],
+      ["Setup time", m.setup_time],
+      ["Predict time", m.predict_time],
+      ["Total time", m.total_time ?? secondsBetween(p.created_at, p.completed_at)],
+    ].filter(([, v]) => typeof v === "number");
+    metrics.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", k), h("dd", duration(v))]));
+    metrics.hidden = !rows.length;
+  }
+
+  async function cancel() {
+    canceling = true;
+    cancelBtn.disabled = true;
+    cancelBtn.querySelector(".label").textContent = "Canceling…";
+    try {
+      const p = await api.cancel(current.id);
+      watcher.push(p);
+    } catch (err) {
+      setText(errorBox, `Could not cancel: ${err.message}`);
+      errorBox.hidden = false;
+      cancelBtn.disabled = false;
+    } finally {
+      canceling = false;
+      cancelBtn.querySelector(".label").textContent = "Cancel";
+    }
+  }
+
+  const pollError = h("p.poll-error", { role: "status", hidden: true });
+  root.insertBefore(pollError, errorBox);
+  const watcher = watchPrediction(prediction, {
+    signal,
+    onUpdate: (p) => {
+      pollError.hidden = true;
+      update(p);
+    },
+    onError: (err) => {
+      pollError.hidden = false;
+      pollError.textContent = `Lost contact with the server (${err.message}); retrying…`;
+    },
+  });
+  update(prediction);
+  return { element: root, get prediction() { return current; } };
+}
