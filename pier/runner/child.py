@@ -1,0 +1,277 @@
+"""The model process: `python -m pier.runner.child --fd N --model-dir D --ref file.py:Attr`.
+
+It imports the predictor, runs `setup()` once, then answers Predict messages one at a time
+until Shutdown or until the parent goes away. All it writes to fds 1/2 becomes Log messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import inspect
+import os
+import pathlib
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from pier.runner import messages as m
+from pier.runner.capture import FdCapture
+from pier.runner.codec import Inputs, OutputEncoder
+from pier.runner.loader import NO_WEIGHTS, LoadError, import_ref, prepare_process, weights_argument
+from pier.sdk.scope import Scope, set_current_scope
+from pier.sdk.signature import Kind, Signature, read_signature
+from pier.sdk.types import CancelationException
+
+
+class Channel:
+    """The child's end of the socketpair: whole lines out (from any thread), lines in."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._lock = threading.Lock()
+        self._rfile = sock.makefile("rb")
+
+    def send(self, *msgs: m.Message) -> None:
+        data = b"".join(msg.to_json() for msg in msgs)
+        with self._lock:
+            self._sock.sendall(data)
+
+    def recv(self) -> m.Message | None:
+        line = self._rfile.readline()
+        return m.decode(line) if line else None
+
+
+def describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+class _Hooks:
+    """Routes `current_scope()` reports of one prediction to the parent."""
+
+    def __init__(self, child: Child, prediction_id: str) -> None:
+        self.child = child
+        self.id = prediction_id
+
+    def metric(self, name: str, value: float | int) -> None:
+        self.child.send_from_model(m.Metric(self.id, name, value))
+
+    def progress(self, current: int, total: int) -> None:
+        self.child.send_from_model(m.Progress(self.id, current, total))
+
+
+class Child:
+    def __init__(self, channel: Channel, capture: FdCapture, mode: str) -> None:
+        self.channel = channel
+        self.capture = capture
+        self.mode = mode
+        self.fn: Callable[..., Any] = lambda: None
+        self.sig: Signature | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.task: asyncio.Task[Any] | None = None
+        self.active = False  # model code is running in the main thread
+        self.sending = False  # the main thread is writing to the socket
+        self.cancel_requested = False
+        self.cancel_delivered = False
+        self.predicting = False
+
+    # -- cancelation --------------------------------------------------------------------------
+    def on_cancel_signal(self, signum: int, frame: Any) -> None:
+        # A signal that lands between reading a Predict and starting it is for that prediction;
+        # stale ones (for the previous prediction) are handled before the next read returns.
+        self.cancel_requested = True
+        if not self.predicting:
+            return
+        if self.task is not None and self.loop is not None:
+            self.loop.call_soon_threadsafe(self.task.cancel)
+        elif self.active and not self.sending and not self.cancel_delivered:
+            self.cancel_delivered = True
+            raise CancelationException()
+
+    def call_model(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        self.active = True
+        try:
+            if self.cancel_requested and not self.cancel_delivered:
+                self.cancel_delivered = True
+                raise CancelationException()
+            return fn(*args, **kwargs)
+        finally:
+            self.active = False
+
+    def send_from_model(self, msg: m.Message) -> None:
+        main = threading.current_thread() is threading.main_thread()
+        if not main:
+            self.channel.send(msg)
+            return
+        self.sending = True
+        try:
+            self.channel.send(msg)
+        finally:
+            self.sending = False
+        if self.active and self.cancel_requested and not self.cancel_delivered:
+            self.cancel_delivered = True
+            raise CancelationException()
+
+    def run_async(self, awaitable: Any) -> Any:
+        if self.loop is None:
+            self.loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self.loop)
+        self.task = self.loop.create_task(awaitable)
+        if self.predicting and self.cancel_requested:
+            self.task.cancel()
+        try:
+            return self.loop.run_until_complete(self.task)
+        finally:
+            self.task = None
+
+    # -- load and setup -----------------------------------------------------------------------
+    def load_and_setup(self, model_dir: pathlib.Path, ref: str) -> bool:
+        started = time.monotonic()
+        try:
+            target = import_ref(model_dir, ref)
+        except LoadError as exc:
+            return self.setup_failed(str(exc), "")
+        except Exception as exc:
+            return self.setup_failed(f"Error while importing {ref}: {type(exc).__name__}: {exc}")
+        try:
+            self.sig = read_signature(target, self.mode, strict=False)
+        except Exception as exc:
+            return self.setup_failed(f"Cannot use {ref} as a predictor: {describe(exc)}")
+        try:
+            instance = target() if inspect.isclass(target) else None
+            self.fn = getattr(instance, self.mode) if instance is not None else target
+            setup = getattr(instance, "setup", None)
+            if callable(setup):
+                weights = weights_argument(setup)
+                result = setup() if weights is NO_WEIGHTS else setup(weights=weights)
+                if inspect.isawaitable(result):
+                    self.run_async(result)
+        except Exception as exc:
+            return self.setup_failed(f"Error in setup(): {type(exc).__name__}: {describe(exc)}")
+        self.capture.drain()
+        self.channel.send(m.Ready(round(time.monotonic() - started, 6)))
+        return True
+
+    def setup_failed(self, error: str, tb: str | None = None) -> bool:
+        tb = traceback.format_exc() if tb is None else tb
+        if tb:
+            sys.stderr.write(tb)
+        self.capture.drain()
+        self.channel.send(m.SetupFailed(error, tb))
+        return False
+
+    # -- predictions --------------------------------------------------------------------------
+    def serve(self) -> None:
+        while True:
+            msg = self.channel.recv()
+            self.cancel_requested = self.cancel_delivered = False
+            if msg is None or isinstance(msg, m.Shutdown):
+                return
+            if isinstance(msg, m.Predict):
+                self.predict(msg)
+
+    def predict(self, msg: m.Predict) -> None:
+        self.capture.current_id = msg.id
+        set_current_scope(Scope(msg.context, _Hooks(self, msg.id)))
+        encoder = OutputEncoder(msg.output_dir)
+        tail: list[m.Message] = []
+        status, error, tb = "succeeded", None, None
+        inputs: Inputs | None = None
+        self.predicting = True
+        try:
+            assert self.sig is not None
+            inputs = Inputs(self.sig, msg.inputs)
+            result = self.call_model(self.fn, **inputs.kwargs)
+            tail = self.deliver(msg.id, result, encoder)
+        except (CancelationException, asyncio.CancelledError):
+            status = "canceled"
+        except Exception as exc:
+            status, error, tb = "failed", describe(exc), traceback.format_exc()
+            sys.stderr.write(tb)
+        finally:
+            self.predicting = False
+            if inputs is not None:
+                inputs.close()
+        if self.cancel_requested:
+            status, error, tb, tail = "canceled", None, None, []
+        self.capture.drain()
+        self.capture.current_id = None
+        set_current_scope(None)
+        self.channel.send(*tail, m.Done(msg.id, status, error, tb))
+
+    def deliver(self, pid: str, result: Any, encoder: OutputEncoder) -> list[m.Message]:
+        """Stream an iterator's items as they come; return a single value's messages."""
+        if inspect.iscoroutine(result):
+            result = self.run_async(result)
+        if inspect.isasyncgen(result):
+            self.channel.send(m.OutputKind(pid, True))
+            self.run_async(self.stream_async(pid, result, encoder))
+            return []
+        if inspect.isgenerator(result) or self.streams(result):
+            self.channel.send(m.OutputKind(pid, True))
+            items = iter(result)
+            while True:
+                try:
+                    item = self.call_model(next, items)
+                except StopIteration:
+                    return []
+                self.channel.send(m.Output(pid, encoder.encode(item)))
+        return [m.OutputKind(pid, False), m.Output(pid, encoder.encode(result))]
+
+    def streams(self, result: Any) -> bool:
+        declared = self.sig is not None and self.sig.output.kind is Kind.ITERATOR
+        return declared and hasattr(result, "__iter__") and not isinstance(result, str | bytes)
+
+    async def stream_async(self, pid: str, agen: Any, encoder: OutputEncoder) -> None:
+        async for item in agen:
+            self.channel.send(m.Output(pid, encoder.encode(item)))
+
+
+def _forget_runner_path() -> None:
+    """Undo the parent's PYTHONPATH addition (it only served to find this module), so neither
+    the model nor its subprocesses see Pier's source root on their path."""
+    extra = os.environ.pop("PIER_RUNNER_PATH", None)
+    if not extra:
+        return
+    while extra in sys.path:
+        sys.path.remove(extra)
+    kept = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != extra]
+    if kept:
+        os.environ["PYTHONPATH"] = os.pathsep.join(kept)
+    else:
+        os.environ.pop("PYTHONPATH", None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pier.runner.child")
+    parser.add_argument("--fd", type=int, required=True)
+    parser.add_argument("--model-dir", required=True)
+    parser.add_argument("--ref", required=True)
+    parser.add_argument("--mode", choices=["predict", "train"], default="predict")
+    args = parser.parse_args(argv)
+    _forget_runner_path()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.set_inheritable(args.fd, False)
+    sock = socket.socket(fileno=args.fd)
+    channel = Channel(sock)
+    capture = FdCapture(lambda pid, text: channel.send(m.Log(pid, text)))
+    capture.start()
+    child = Child(channel, capture, args.mode)
+    signal.signal(signal.SIGUSR1, child.on_cancel_signal)
+    model_dir = pathlib.Path(args.model_dir).resolve()
+    prepare_process(model_dir)
+    try:
+        if child.load_and_setup(model_dir, args.ref):
+            child.serve()
+    finally:  # also on sys.exit() in model code: forward what it printed before leaving
+        capture.drain(timeout=2.0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Import a model's predictor from a `file.py:Attr` ref, the way Cog's legacy loader did."""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import os
+import pathlib
+import sys
+import types
+import typing
+from typing import Any
+
+from pier.sdk.types import File, Path
+
+SHIM_DIR = pathlib.Path(__file__).resolve().parent.parent / "_shim"
+NO_WEIGHTS: Any = object()
+
+
+class LoadError(Exception):
+    """The ref does not name something loadable (a missing file or attribute, a bad ref)."""
+
+
+def prepare_process(model_dir: pathlib.Path) -> None:
+    """Make this process look like Cog's: cwd = the model dir, which is importable, and our
+    `cog` shim ahead of any installed `cog`."""
+    os.chdir(model_dir)
+    for entry in (str(model_dir), str(SHIM_DIR)):
+        while entry in sys.path:
+            sys.path.remove(entry)
+    sys.path[:0] = [str(SHIM_DIR), str(model_dir)]
+    for name in [m for m in sys.modules if m == "cog" or m.startswith("cog.")]:
+        del sys.modules[name]
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    file, sep, attr = ref.rpartition(":")
+    if not sep or not file or not attr:
+        raise LoadError(f"Invalid predictor reference {ref!r}: expected 'file.py:Name'")
+    return file, attr
+
+
+def import_ref(model_dir: pathlib.Path, ref: str) -> Any:
+    """The class or function `ref` names. Exceptions raised by the module itself propagate."""
+    file, attr = split_ref(ref)
+    path = (model_dir / file).resolve()
+    if not path.is_file():
+        raise LoadError(f"Cannot find {file} in the model directory")
+    name = path.stem
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise LoadError(f"Cannot import {file}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    saved_argv = sys.argv
+    sys.argv = sys.argv[:1]  # the model's own argparse must not see the runner's arguments
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.argv = saved_argv
+    if not hasattr(module, attr):
+        raise LoadError(f"Cannot find {attr!r} in {file} (the predictor named by {ref!r})")
+    return getattr(module, attr)
+
+
+def weights_argument(setup: Any) -> Any:
+    """What to pass as `setup(weights=...)`: COG_WEIGHTS, else ./weights, else None, converted
+    to the parameter's annotation. NO_WEIGHTS when setup takes no `weights` parameter."""
+    try:
+        params = inspect.signature(setup).parameters
+    except (TypeError, ValueError):
+        return NO_WEIGHTS
+    if "weights" not in params:
+        return NO_WEIGHTS
+    source = os.environ.get("COG_WEIGHTS") or ("weights" if os.path.exists("weights") else None)
+    if source is None:
+        return None
+    try:
+        hint = typing.get_type_hints(setup).get("weights")
+    except Exception:  # noqa: BLE001 - an unresolvable hint just means "pass a Path"
+        hint = None
+    union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+    options = typing.get_args(hint) if union else (hint,)
+    local = source.removeprefix("file://")
+    if str in options and Path not in options and File not in options:
+        return source
+    if File in options and os.path.isfile(local):
+        return open(local, "rb")  # noqa: SIM115 - the model keeps the handle
+    if "://" in source:
+        return source
+    return Path(local)

@@ -1,0 +1,131 @@
+"""Typed messages between the Worker (parent) and the model process (child).
+
+One JSON object per line over a socketpair, with a "type" tag; never pickle. Cancel is not a
+message: the parent sends SIGUSR1, which interrupts a running predict at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+# An output file is sent as {FILE_KEY: "<absolute path inside the prediction's output_dir>"}.
+FILE_KEY = "__pier_file__"
+
+
+@dataclass(frozen=True)
+class Message:
+    TYPE: ClassVar[str] = ""
+
+    def to_json(self) -> bytes:
+        body = {"type": self.TYPE}
+        for f in dataclasses.fields(self):
+            body[f.name] = getattr(self, f.name)
+        return json.dumps(body, separators=(",", ":")).encode() + b"\n"
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Message:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in body.items() if k in names})
+
+
+# -- parent → child -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Predict(Message):
+    TYPE: ClassVar[str] = "predict"
+    id: str
+    inputs: dict[str, Any]
+    output_dir: str
+    context: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Shutdown(Message):
+    TYPE: ClassVar[str] = "shutdown"
+
+
+# -- child → parent -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Ready(Message):
+    TYPE: ClassVar[str] = "ready"
+    setup_time: float
+
+
+@dataclass(frozen=True)
+class SetupFailed(Message):
+    TYPE: ClassVar[str] = "setup_failed"
+    error: str
+    traceback: str = ""
+
+
+@dataclass(frozen=True)
+class Log(Message):
+    TYPE: ClassVar[str] = "log"
+    id: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class OutputKind(Message):
+    TYPE: ClassVar[str] = "output_kind"
+    id: str
+    iterator: bool
+
+
+@dataclass(frozen=True)
+class Output(Message):
+    TYPE: ClassVar[str] = "output"
+    id: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class Metric(Message):
+    TYPE: ClassVar[str] = "metric"
+    id: str
+    name: str
+    value: float | int
+
+
+@dataclass(frozen=True)
+class Progress(Message):
+    TYPE: ClassVar[str] = "progress"
+    id: str
+    current: int
+    total: int
+
+
+@dataclass(frozen=True)
+class Done(Message):
+    TYPE: ClassVar[str] = "done"
+    id: str
+    status: str  # "succeeded" | "failed" | "canceled"
+    error: str | None = None
+    traceback: str | None = None
+
+
+KINDS: dict[str, type[Message]] = {
+    kind.TYPE: kind
+    for kind in (
+        Predict,
+        Shutdown,
+        Ready,
+        SetupFailed,
+        Log,
+        OutputKind,
+        Output,
+        Metric,
+        Progress,
+        Done,
+    )
+}
+
+
+def decode(line: bytes | str) -> Message:
+    """Parse one line; raises ValueError for anything that is not a known message."""
+    body = json.loads(line)
+    if not isinstance(body, dict) or body.get("type") not in KINDS:
+        raise ValueError(f"not a runner message: {str(line)[:200]}")
+    return KINDS[body["type"]].from_json(body)

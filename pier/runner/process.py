@@ -1,0 +1,111 @@
+"""Starting, signalling and describing the model's child process (parent side)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pathlib
+import signal
+import socket
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pier
+
+PIER_ROOT = str(pathlib.Path(pier.__file__).resolve().parent.parent)
+READ_LIMIT = 1 << 28  # the longest message line (a big text output) the parent accepts
+
+
+@dataclass
+class ChildProcess:
+    proc: asyncio.subprocess.Process
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def signal(self, signum: int) -> bool:
+        """Signal the model process itself (not its subprocesses)."""
+        if self.proc.returncode is not None:
+            return False
+        try:
+            os.kill(self.proc.pid, signum)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def kill_group(self) -> None:
+        """SIGKILL the model process and everything it started (its own process group)."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def child_env(extra: Mapping[str, str] | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(extra or {})
+    env["PYTHONUNBUFFERED"] = "1"
+    # Pier must be importable in the child even when it runs from a source checkout; the
+    # child takes this entry off sys.path again before it imports the model.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), PIER_ROOT) if p)
+    env["PIER_RUNNER_PATH"] = PIER_ROOT
+    return env
+
+
+async def spawn_child(
+    model_dir: pathlib.Path, ref: str, mode: str, env: Mapping[str, str] | None
+) -> ChildProcess:
+    """Start `python -m pier.runner.child` in its own process group, connected by a socketpair."""
+    parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    fd = child_sock.fileno()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "pier.runner.child",
+            "--fd",
+            str(fd),
+            "--model-dir",
+            str(model_dir),
+            "--ref",
+            ref,
+            "--mode",
+            mode,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            pass_fds=(fd,),
+            cwd=str(model_dir),
+            env=child_env(env),
+            start_new_session=True,
+        )
+    except BaseException:
+        parent_sock.close()
+        raise
+    finally:
+        child_sock.close()
+    reader, writer = await asyncio.open_unix_connection(sock=parent_sock, limit=READ_LIMIT)
+    return ChildProcess(proc, reader, writer)
+
+
+def describe_exit(returncode: int | None) -> str:
+    """How the process ended, for error messages: "exited with code 3", "was killed by …"."""
+    if returncode is None:
+        return "stopped"
+    if returncode >= 0:
+        return f"exited with code {returncode}"
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        name = f"signal {-returncode}"
+    if name == "SIGKILL":
+        return "was killed by signal SIGKILL (out of memory?)"
+    if name == "SIGSEGV":
+        return "crashed with a segmentation fault (SIGSEGV)"
+    if name in ("SIGBUS", "SIGABRT", "SIGFPE", "SIGILL"):
+        return f"crashed with signal {name}"
+    return f"was killed by signal {name}"

@@ -1,0 +1,382 @@
+"""The parent side of a model process: start it, run predictions on it, cancel, restart.
+
+One Worker owns at most one child process at a time. A dead child makes the Worker DEFUNCT
+and the in-flight prediction fails with a message that says how the process died; the next
+`ensure_started()` starts a fresh one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import pathlib
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+from pier.runner import messages as m
+from pier.runner.errors import SetupFailed
+from pier.runner.process import ChildProcess, describe_exit, spawn_child
+from pier.runner.progress import parse_progress
+
+log = logging.getLogger(__name__)
+
+
+class WorkerState(enum.Enum):
+    NEW = "new"
+    STARTING = "starting"
+    READY = "ready"
+    BUSY = "busy"
+    DEFUNCT = "defunct"
+    SETUP_FAILED = "setup_failed"
+    STOPPED = "stopped"
+
+
+S = WorkerState
+TRANSITIONS: dict[WorkerState, set[WorkerState]] = {
+    S.NEW: {S.STARTING, S.STOPPED},
+    S.STARTING: {S.READY, S.SETUP_FAILED, S.STOPPED},
+    S.READY: {S.BUSY, S.DEFUNCT, S.STOPPED},
+    S.BUSY: {S.READY, S.DEFUNCT, S.STOPPED},
+    S.DEFUNCT: {S.STARTING, S.STOPPED},
+    S.SETUP_FAILED: {S.STARTING, S.STOPPED},
+    S.STOPPED: {S.STARTING},
+}
+
+
+def _ignore(*args: Any) -> None:
+    return None
+
+
+@dataclass
+class PredictionEvents:
+    """Callbacks for a running prediction, called in order on the event loop."""
+
+    on_log: Callable[[str], None] = _ignore
+    on_output: Callable[[Any], None] = _ignore
+    on_output_kind: Callable[[bool], None] = _ignore
+    on_progress: Callable[[float, int, int], None] = _ignore
+    on_metric: Callable[[str, Any], None] = _ignore
+
+
+@dataclass
+class PredictionResult:
+    status: str  # "succeeded" | "failed" | "canceled"
+    output: Any = None  # a list for iterator outputs
+    error: str | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    logs: str = ""
+
+
+@dataclass
+class _Run:
+    id: str
+    events: PredictionEvents
+    future: asyncio.Future[tuple[str, str | None]]
+    started: float
+    iterator: bool = False
+    output: Any = None
+    items: list[Any] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    cancel_requested: bool = False
+    grace: asyncio.Task[None] | None = None
+
+    def call(self, name: str, *args: Any) -> None:
+        try:
+            getattr(self.events, name)(*args)
+        except Exception:
+            log.exception("prediction %s: the %s callback failed", self.id, name)
+
+
+class Worker:
+    def __init__(
+        self,
+        model_dir: pathlib.Path,
+        ref: str,
+        *,
+        env: dict[str, str] | None = None,
+        setup_retry_after: float = 30.0,
+        cancel_grace: float = 3.0,
+        mode: str = "predict",
+        setup_timeout: float | None = None,
+    ) -> None:
+        self.model_dir = pathlib.Path(model_dir).resolve()
+        self.ref = ref
+        self.env = dict(env or {})
+        self.setup_retry_after = setup_retry_after
+        self.cancel_grace = cancel_grace
+        self.mode = mode
+        self.setup_timeout = setup_timeout
+        self.state = WorkerState.NEW
+        self.setup_logs = ""
+        self.setup_time: float | None = None
+        self._child: ChildProcess | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._setup: asyncio.Future[float] | None = None
+        self._failure: tuple[float, str, str] | None = None  # when, message, logs
+        self._run: _Run | None = None
+        self._start_lock: asyncio.Lock | None = None
+        self._stopping = False
+
+    @property
+    def pid(self) -> int | None:
+        return self._child.pid if self._child is not None else None
+
+    def _to(self, new: WorkerState) -> None:
+        assert new in TRANSITIONS[self.state], f"Worker: {self.state.name} → {new.name}"
+        self.state = new
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    async def ensure_started(self) -> None:
+        """Start the model process and run setup, unless it is already up.
+
+        Raises SetupFailed; within `setup_retry_after` of a failed setup it raises the same
+        failure again at once instead of retrying.
+        """
+        if self.state in (S.READY, S.BUSY):
+            return
+        if self._start_lock is None:
+            self._start_lock = asyncio.Lock()
+        async with self._start_lock:
+            if self.state in (S.READY, S.BUSY):
+                return
+            if self.state is S.SETUP_FAILED and self._failure is not None:
+                when, message, logs = self._failure
+                if time.monotonic() - when < self.setup_retry_after:
+                    raise SetupFailed(message, logs)
+            await self._start()
+
+    async def _start(self) -> None:
+        self._to(S.STARTING)
+        self._stopping = False
+        self.setup_logs, self.setup_time = "", None
+        self._setup = asyncio.get_running_loop().create_future()
+        try:
+            child = await spawn_child(self.model_dir, self.ref, self.mode, self.env)
+        except OSError as exc:
+            self._setup_failed(f"Could not start the model process: {exc}", "")
+        self._child = child
+        self._supervisor = asyncio.create_task(self._supervise(child))
+        try:
+            wait = asyncio.shield(self._setup)
+            self.setup_time = await asyncio.wait_for(wait, self.setup_timeout)
+        except TimeoutError:
+            self._setup.cancel()
+            child.kill_group()
+            await self._wait_exit(child, grace=2.0)
+            timeout = self.setup_timeout or 0.0
+            self._setup_failed(f"setup() did not finish within {timeout:g} s", self.setup_logs)
+        except SetupFailed as exc:
+            await self._wait_exit(child, grace=2.0)
+            self._setup_failed(exc.message, exc.logs)
+        if self.state is S.STARTING:
+            self._to(S.READY)
+
+    def _setup_failed(self, message: str, logs: str) -> NoReturn:
+        self._failure = (time.monotonic(), message, logs)
+        if self.state is S.STARTING:
+            self._to(S.SETUP_FAILED)
+        raise SetupFailed(message, logs)
+
+    async def _wait_exit(self, child: ChildProcess, grace: float) -> None:
+        supervisor = self._supervisor
+        if supervisor is None or child is not self._child:
+            return
+        done, _ = await asyncio.wait({supervisor}, timeout=grace)
+        if not done:
+            child.kill_group()
+            await supervisor
+
+    async def stop(self) -> None:
+        """Shut the model process down (killing it if it does not exit promptly)."""
+        if self.state is S.STOPPED:
+            return
+        child = self._child
+        self._to(S.STOPPED)
+        self._stopping = True
+        if child is not None:
+            busy = self._run is not None
+            if not busy:
+                try:
+                    child.writer.write(m.Shutdown().to_json())
+                except (ConnectionError, RuntimeError):
+                    pass
+            await self._wait_exit(child, grace=0.0 if busy else 2.0)
+
+    # -- predictions --------------------------------------------------------------------------
+    async def predict(
+        self,
+        prediction_id: str,
+        inputs: dict[str, Any],
+        output_dir: pathlib.Path,
+        events: PredictionEvents | None = None,
+        timeout: float | None = None,
+        context: dict[str, str] | None = None,
+    ) -> PredictionResult:
+        """Run one prediction; model errors, crashes and timeouts come back as a result."""
+        if self.state is not S.READY:
+            await self.ensure_started()
+        assert self.state is S.READY and self._child is not None
+        loop = asyncio.get_running_loop()
+        run = _Run(prediction_id, events or PredictionEvents(), loop.create_future(), loop.time())
+        self._run = run
+        self._to(S.BUSY)
+        request = m.Predict(prediction_id, inputs, str(pathlib.Path(output_dir).absolute()))
+        if context:
+            request = m.Predict(request.id, request.inputs, request.output_dir, dict(context))
+        self._child.writer.write(request.to_json())
+        timed_out = False
+        try:
+            if timeout is not None:
+                done, _ = await asyncio.wait({run.future}, timeout=timeout)
+                if not done:
+                    timed_out = True
+                    await self.cancel(prediction_id)
+            status, error = await asyncio.shield(run.future)
+        except asyncio.CancelledError:
+            await self.cancel(prediction_id)
+            raise
+        if timed_out and status == "canceled":
+            status, error = "failed", f"Prediction timed out after {timeout:g} s"
+        metrics = {**run.metrics, "predict_time": round(loop.time() - run.started, 6)}
+        output = list(run.items) if run.iterator else run.output
+        return PredictionResult(status, output, error, metrics, "".join(run.logs))
+
+    async def cancel(self, prediction_id: str) -> bool:
+        """Cancel a running prediction: SIGUSR1 now, SIGKILL if it still runs after the grace
+        period (then the worker is DEFUNCT). False if that prediction is not running here."""
+        run, child = self._run, self._child
+        if run is None or run.id != prediction_id or run.future.done() or child is None:
+            return False
+        if not run.cancel_requested:
+            run.cancel_requested = True
+            child.signal(signal.SIGUSR1)
+            run.grace = asyncio.create_task(self._kill_after_grace(run, child))
+        return True
+
+    async def _kill_after_grace(self, run: _Run, child: ChildProcess) -> None:
+        done, _ = await asyncio.wait({run.future}, timeout=self.cancel_grace)
+        if not done:
+            log.warning("prediction %s ignored cancel; killing the model process", run.id)
+            child.kill_group()
+
+    def _finish(self, run: _Run, status: str, error: str | None) -> None:
+        if self._run is run:
+            self._run = None
+        if self.state is S.BUSY:
+            self._to(S.READY)
+        if not run.future.done():
+            run.future.set_result((status, error))
+
+    # -- messages from the child --------------------------------------------------------------
+    async def _supervise(self, child: ChildProcess) -> None:
+        assert child.proc.stderr is not None
+        early = asyncio.create_task(child.proc.stderr.read())
+        reading = asyncio.create_task(self._read(child))
+        exiting = asyncio.create_task(child.proc.wait())
+        await asyncio.wait({reading, exiting}, return_when=asyncio.FIRST_COMPLETED)
+        if not exiting.done():  # the socket closed first: give the process time to exit
+            done, _ = await asyncio.wait({exiting}, timeout=5.0)
+            if not done:
+                child.kill_group()
+        await exiting
+        done, _ = await asyncio.wait({reading}, timeout=1.0)
+        if not done:  # a leftover subprocess holds the socket open
+            child.writer.transport.abort()
+            await reading
+        child.kill_group()  # whatever the model started and left behind
+        child.writer.close()
+        done, _ = await asyncio.wait({early}, timeout=1.0)
+        stderr = early.result().decode(errors="replace") if done else ""
+        if not done:
+            early.cancel()
+        self._on_exit(child, stderr)
+
+    async def _read(self, child: ChildProcess) -> None:
+        while True:
+            try:
+                line = await child.reader.readline()
+            except (ValueError, ConnectionError) as exc:
+                log.error("model process %s: unreadable message (%s)", child.pid, exc)
+                return
+            if not line:
+                return
+            try:
+                msg = m.decode(line)
+            except ValueError:
+                log.error("model process %s sent a malformed message", child.pid)
+                continue
+            self._handle(msg)
+
+    def _handle(self, msg: m.Message) -> None:
+        if isinstance(msg, m.Log):
+            self._on_log(msg)
+            return
+        if isinstance(msg, m.Ready | m.SetupFailed):
+            self._on_setup_result(msg)
+            return
+        run = self._run
+        if run is None or getattr(msg, "id", None) != run.id:
+            return
+        if isinstance(msg, m.Output):
+            if run.iterator:
+                run.items.append(msg.value)
+            else:
+                run.output = msg.value
+            run.call("on_output", msg.value)
+        elif isinstance(msg, m.OutputKind):
+            run.iterator = msg.iterator
+            run.call("on_output_kind", msg.iterator)
+        elif isinstance(msg, m.Metric):
+            run.metrics[msg.name] = msg.value
+            run.call("on_metric", msg.name, msg.value)
+        elif isinstance(msg, m.Progress):
+            percent = 100.0 * msg.current / msg.total if msg.total else 0.0
+            run.call("on_progress", percent, msg.current, msg.total)
+        elif isinstance(msg, m.Done):
+            self._finish(run, msg.status, msg.error)
+
+    def _on_log(self, msg: m.Log) -> None:
+        run = self._run
+        if msg.id is None:
+            if self.state is S.STARTING:
+                self.setup_logs += msg.text
+            return
+        if run is None or msg.id != run.id:
+            return
+        run.logs.append(msg.text)
+        run.call("on_log", msg.text)
+        progress = parse_progress(msg.text)
+        if progress is not None:
+            run.call("on_progress", *progress)
+
+    def _on_setup_result(self, msg: m.Ready | m.SetupFailed) -> None:
+        if self._setup is None or self._setup.done():
+            return
+        if isinstance(msg, m.Ready):
+            self._setup.set_result(msg.setup_time)
+        else:
+            self._setup.set_exception(SetupFailed(msg.error, self.setup_logs))
+
+    def _on_exit(self, child: ChildProcess, stderr: str) -> None:
+        if child is not self._child:
+            return
+        self._child = None
+        what = describe_exit(child.proc.returncode)
+        if self._setup is not None and not self._setup.done():
+            error = SetupFailed(f"The model process {what} during setup", self.setup_logs + stderr)
+            self._setup.set_exception(error)
+        if self.state in (S.READY, S.BUSY):
+            self._to(S.DEFUNCT)
+        run = self._run
+        if run is not None and not run.future.done():
+            if run.cancel_requested:
+                self._finish(run, "canceled", None)
+            elif self._stopping:
+                self._finish(run, "failed", "The model process was stopped during the prediction")
+            else:
+                self._finish(run, "failed", f"The model process {what} during the prediction")
