@@ -128,7 +128,8 @@ export const api = {
   prediction: (id, opts) => request(`/v1/predictions/${enc(id)}`, opts),
   predictions: (url, opts) => request(url || "/v1/predictions", opts),
   createPrediction: (version, input) =>
-    request("/v1/predictions", { method: "POST", body: { version, input } }),
+    // The header marks the prediction as made in the playground (`source: "web"`).
+    request("/v1/predictions", { method: "POST", body: { version, input }, headers: { "X-Pier-Source": "web" } }),
   cancel: (id) => request(`/v1/predictions/${enc(id)}/cancel`, { method: "POST" }),
 };
 

@@ -10,7 +10,7 @@ function limitsText(field) {
   const parts = [];
   const t = field.type === "array" && field.items ? `list of ${field.items.type || "values"}` : field.type;
   if (field.format === "uri") parts.push("file");
-  else if (t && t !== "any") parts.push(t === "integer" ? "whole number" : t);
+  else if (t && t !== "any" && t !== "string") parts.push(t === "integer" ? "whole number" : t);
   if (field.minimum !== undefined && field.maximum !== undefined) parts.push(`${field.minimum} – ${field.maximum}`);
   else if (field.minimum !== undefined) parts.push(`≥ ${field.minimum}`);
   else if (field.maximum !== undefined) parts.push(`≤ ${field.maximum}`);
@@ -206,7 +206,9 @@ export function buildForm(fields, { onRun, onChange = () => {}, runLabel = "Run"
   function fill(input) {
     for (const block of blocks) {
       const { field } = block;
-      const value = input && Object.prototype.hasOwnProperty.call(input, field.name) ? input[field.name] : undefined;
+      let value = input && Object.prototype.hasOwnProperty.call(input, field.name) ? input[field.name] : undefined;
+      // The server stores secrets masked; never send the mask back as a value.
+      if (field.format === "password" && typeof value === "string" && /^\*+$/.test(value)) value = undefined;
       block.widget.write(value !== undefined ? value : field.hasDefault ? field.default : undefined);
       setError(block, null);
     }

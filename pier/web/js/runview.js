@@ -94,7 +94,8 @@ export function runView(prediction, { shape, signal, showLink = true, showMetric
       const prog = progressOf(p);
       const elapsed = running === null ? "" : `${clock(running)} elapsed`;
       if (phase === "finishing") setText(detail, `Finishing: saving outputs · ${elapsed}`);
-      else setText(detail, prog ? `Running · ${elapsed}` : `Running · ${elapsed} · this model reports no progress`);
+      else if (!prog) setText(detail, `Running · ${elapsed} · this model reports no progress`);
+      else setText(detail, `Running · ${elapsed}${remaining(prog, running)}`);
     } else if (p.status === "succeeded") {
       setText(detail, `Finished in ${duration(secondsBetween(p.created_at, p.completed_at))}`);
     } else if (p.status === "canceled") {
@@ -102,6 +103,13 @@ export function runView(prediction, { shape, signal, showLink = true, showMetric
     } else if (p.status === "failed") {
       setText(detail, "The prediction failed.");
     }
+  }
+
+  // A rough time left from the pace so far, once there is a pace to go by.
+  function remaining(prog, running) {
+    if (!prog || !running || prog.percent === null || prog.percent < 3 || running < 1) return "";
+    const left = (running * (100 - prog.percent)) / prog.percent;
+    return ` · about ${duration(left)} left`;
   }
 
   function setText(el, text) {

@@ -24,9 +24,10 @@ function flatten(prop, doc) {
     if (real.length < options.length) out.nullable = true;
     if (real.length === 1) out = { ...flatten(real[0], doc), ...out, anyOf: undefined, oneOf: undefined };
   }
-  // Keep the property's own title/description over those of a referenced enum.
+  // Titles and descriptions belong to the property, not to a referenced enum
+  // (Cog titles an enum schema with the bare parameter name).
   const own = deref(prop, doc) === prop ? prop : {};
-  return { ...out, title: own.title || out.title, description: own.description || out.description };
+  return { ...out, title: own.title, description: own.description || out.description };
 }
 
 function widgetFor(field) {

@@ -85,7 +85,7 @@ export async function render({ view, params, signal, setTitle }) {
       h(
         "div",
         h("p.breadcrumb", h("a", { href: "/predictions" }, "Predictions"), " / "),
-        h("h1", "Prediction ", h("span.mono", p.id)),
+        h("h1", "Prediction", h("span.pred-id", p.id)),
         h(
           "p.muted.subtitle",
           owner ? h("a", { href: `/models/${owner}/${name}` }, p.model) : p.model,
