@@ -63,6 +63,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_request_bytes", int, 110 * MB, "Largest request body accepted (413 above it)."),
     Setting("max_file_bytes", int, 100 * MB, "Largest uploaded or downloaded input file."),
     Setting("builtin_models", bool, True, "Register the built-in models on start."),
+    Setting(
+        "allow_private_webhooks",
+        bool,
+        False,
+        "Let webhooks go to loopback and private addresses (off: a user cannot make Pier call "
+        "into its own network).",
+    ),
     Setting("log_level", str, "info", "Server log level (debug, info, warning, error)."),
 )
 
@@ -101,6 +108,7 @@ class Settings:
     max_request_bytes: int = 110 * MB
     max_file_bytes: int = 100 * MB
     builtin_models: bool = True
+    allow_private_webhooks: bool = False
     log_level: str = "info"
 
     @classmethod
