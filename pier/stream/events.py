@@ -1,0 +1,145 @@
+"""A prediction's stream as a pure function of its state.
+
+A stream holds no buffer of its own: the events of a prediction follow from its row (the
+outputs list, the cumulative logs, the status), and every event id names the position reached
+after it, `<outputs sent>:<log characters sent>`. So a late client, a reconnecting client
+(`Last-Event-ID`) and a client of a prediction that finished before a restart all get the same
+events, rebuilt from the live row or the stored one.
+
+Outputs: each item of an iterator output is one `output` event as soon as the model yields it;
+a plain output becomes events only once the prediction ends (a list gives one event per item).
+Logs go out in whole lines while the prediction runs, and all of them at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, replace
+from typing import Any
+
+from pier.stream.sse import Event
+
+TERMINAL = ("succeeded", "failed", "canceled")
+# Stream tokens of models whose output is files start with this, so that their stream URL is
+# under /v1/files/, which tells the JavaScript client to hand out each output as a FileOutput.
+FILE_TOKEN_PREFIX = "f."
+TEXT_PATH = "/v1/streams"
+FILE_PATH = "/v1/files/streams"
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """How far a client has read: outputs and log characters sent, then `error` and `done`."""
+
+    outputs: int = 0
+    logs: int = 0
+    stage: str = ""  # "" while following, "error" once the error event went out, then "done"
+
+    @property
+    def id(self) -> str:
+        base = f"{self.outputs}:{self.logs}"
+        return f"{base}:{self.stage}" if self.stage else base
+
+    @classmethod
+    def parse(cls, last_event_id: str | None) -> Cursor:
+        """The cursor after the event a reconnecting client saw last; the start if unreadable."""
+        if not last_event_id:
+            return cls()
+        parts = last_event_id.strip().split(":")
+        try:
+            outputs, logs = int(parts[0]), int(parts[1])
+        except (IndexError, ValueError):
+            return cls()
+        stage = parts[2] if len(parts) > 2 and parts[2] in ("error", "done") else ""
+        if outputs < 0 or logs < 0 or len(parts) > 3:
+            return cls()
+        return cls(outputs, logs, stage)
+
+
+def output_items(row: dict[str, Any]) -> list[Any]:
+    output = row.get("output")
+    if isinstance(output, list):
+        return output
+    if output is None or row["status"] not in TERMINAL:
+        return []
+    return [output]
+
+
+def output_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+
+def _logs_end(logs: str, start: int, final: bool) -> int:
+    """Where the logs that can go out now end: everything at the end, else whole lines."""
+    if final:
+        return len(logs)
+    end = max(logs.rfind("\n", start), logs.rfind("\r", start))
+    return end + 1 if end >= 0 else start
+
+
+def _strip_line_end(text: str) -> str:
+    for ending in ("\r\n", "\n", "\r"):
+        if text.endswith(ending):
+            return text[: -len(ending)]
+    return text
+
+
+def next_events(row: dict[str, Any], cursor: Cursor) -> tuple[list[Event], Cursor]:
+    """The events a client at `cursor` has not seen yet, and where they leave it."""
+    if cursor.stage == "done":
+        return [], cursor
+    status = row["status"]
+    final = status in TERMINAL
+    events: list[Event] = []
+    if not cursor.stage:
+        logs = row.get("logs") or ""
+        start = min(cursor.logs, len(logs))
+        end = _logs_end(logs, start, final)
+        if end > start:
+            cursor = replace(cursor, logs=end)
+            events.append(Event("logs", _strip_line_end(logs[start:end]), cursor.id))
+        items = output_items(row)
+        for index in range(cursor.outputs, len(items)):
+            cursor = replace(cursor, outputs=index + 1)
+            events.append(Event("output", output_text(items[index]), cursor.id))
+        if final and status == "failed":
+            cursor = replace(cursor, stage="error")
+            detail = row.get("error") or "The prediction failed."
+            events.append(Event("error", json.dumps({"detail": detail}), cursor.id))
+    if final:
+        cursor = replace(cursor, stage="done")
+        events.append(Event("done", json.dumps(_done_reason(status)), cursor.id))
+    return events, cursor
+
+
+def _done_reason(status: str) -> dict[str, str]:
+    if status == "canceled":
+        return {"reason": "canceled"}
+    if status == "failed":
+        return {"reason": "error"}
+    return {}
+
+
+# -- stream addresses -------------------------------------------------------------------------
+def outputs_files(schema: dict[str, Any]) -> bool:
+    """Whether a version's output is a file or a list of files (Cog's `format: uri`)."""
+    output = schema.get("components", {}).get("schemas", {}).get("Output", {})
+    if not isinstance(output, dict):
+        return False
+    items = output.get("items")
+    return output.get("format") == "uri" or (
+        isinstance(items, dict) and items.get("format") == "uri"
+    )
+
+
+def new_stream_token(schema: dict[str, Any]) -> str:
+    """An unguessable token for a new prediction's stream URL (192 random bits)."""
+    token = secrets.token_urlsafe(24)
+    return FILE_TOKEN_PREFIX + token if outputs_files(schema) else token
+
+
+def stream_url(base_url: str, row: dict[str, Any]) -> str:
+    token = str(row["stream_token"])
+    path = FILE_PATH if token.startswith(FILE_TOKEN_PREFIX) else TEXT_PATH
+    return f"{base_url}{path}/{row['id']}/{token}"
