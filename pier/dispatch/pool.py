@@ -45,6 +45,7 @@ class VersionPool:
         self.queue: collections.deque[Live] = collections.deque()
         self.wakeup = asyncio.Condition()
         self.running: dict[str, tuple[Live, Worker]] = {}
+        self.busy = 0  # slots holding a prediction, booting or running
         self.workers = [
             Worker(
                 Path(version["path"]),
@@ -79,7 +80,7 @@ class VersionPool:
             index = self.queue.index(live)
         except ValueError:
             index = 0
-        ahead = index + len(self.running)
+        ahead = index + self.busy
         wait = None
         if self.average_time is not None:
             wait = round(ahead * self.average_time / len(self.workers), 3)
@@ -105,6 +106,7 @@ class VersionPool:
     async def _slot(self, worker: Worker) -> None:
         while True:
             live = await self._next()
+            self.busy += 1
             try:
                 await self._execute(worker, live)
             except asyncio.CancelledError:
@@ -113,6 +115,8 @@ class VersionPool:
                 log.exception("prediction %s failed inside Pier", live.id)
                 if not live.status.terminal:
                     await self.dispatcher.finish(live, Status.FAILED, error=f"Pier error: {exc}")
+            finally:
+                self.busy -= 1
 
     async def _execute(self, worker: Worker, live: Live) -> None:
         if live.status.terminal:

@@ -90,7 +90,7 @@ def test_model_error_and_invalid_input(client: replicate.Client) -> None:
     assert failed.value.prediction.error
     with pytest.raises(ReplicateError) as invalid:
         client.run("pier/echo", input={"repeat": 50})
-    assert "input.text" in str(invalid.value)
+    assert "text is required" in str(invalid.value)
     assert "status: 422" in str(invalid.value)
 
 
