@@ -136,6 +136,7 @@ class VersionPool:
         live.setup_time = worker.setup_time
         live.move_to(Status.PROCESSING, started_at=utcnow())
         self.running[live.id] = (live, worker)
+        self.dispatcher.notify(live)  # listeners (webhook `start`, streams) see it start
         workdir = scratch_dir(self.dispatcher.scratch_root)
         try:
             await self.dispatcher.persist(live)
