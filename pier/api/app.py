@@ -5,19 +5,23 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
-from pier.api import errors
+from pier.api import errors, serialize
 from pier.api.deps import Services
 from pier.api.limits import EdgeMiddleware
-from pier.api.routes import account, files, models, predictions, web
+from pier.api.routes import account, files, models, predictions, stream, web
 from pier.bootstrap import BootInfo, bootstrap, register_builtins
-from pier.dispatch import Dispatcher
+from pier.dispatch import Dispatcher, Live
 from pier.files import FileStore, InputFetcher
 from pier.settings import Settings
 from pier.store import Store
+from pier.stream import StreamHub
+from pier.webhooks import WebhookSender
+from pier.webhooks import client as webhook_client
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +39,8 @@ def create_app(
             settings, store, file_store, InputFetcher(file_store, http), settings.base_url
         )
         app.state.services = Services(settings, store, file_store, dispatcher, http)
+        app.state.streams = StreamHub.for_dispatcher(dispatcher)
+        app.state.webhooks = hooks = _webhook_sender(settings, store, dispatcher)
         info = await bootstrap(store, settings)
         await dispatcher.start()
         names = []
@@ -46,6 +52,9 @@ def create_app(
             yield
         finally:
             await dispatcher.stop()
+            await hooks.drain(timeout=2.0)
+            await hooks.stop()
+            await hooks.http.aclose()
             await http.aclose()
             await store.close()
 
@@ -54,6 +63,22 @@ def create_app(
     )
     errors.install(app)
     app.add_middleware(EdgeMiddleware, max_body=settings.max_request_bytes)
-    for module in (predictions, models, files, account, web):
+    for module in (predictions, models, files, stream, account, web):
         app.include_router(module.router)
     return app
+
+
+def _webhook_sender(settings: Settings, store: Store, dispatcher: Dispatcher) -> WebhookSender:
+    """Webhooks go out in the background; each body is the prediction as GET shows it."""
+
+    def render(live: Live) -> dict[str, Any]:
+        return serialize.prediction(live.row, settings.base_url, dispatcher.queue_info(live))
+
+    async def secret_for(account_id: str) -> str | None:
+        account = await store.get_account(account_id)
+        return str(account["webhook_secret"]) if account else None
+
+    http = webhook_client(settings.allow_private_webhooks, timeout=10.0)
+    sender = WebhookSender(render, secret_for, http)
+    dispatcher.listeners.append(sender.on_change)
+    return sender

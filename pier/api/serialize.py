@@ -6,6 +6,7 @@ from typing import Any
 
 from pier.dispatch import Live
 from pier.store import Row
+from pier.stream import stream_url
 from pier.util import isoformat
 
 
@@ -25,7 +26,12 @@ def prediction(row: Row, base_url: str, queue: dict[str, Any] | None = None) -> 
         "started_at": isoformat(row["started_at"]),
         "completed_at": isoformat(row["completed_at"]),
         "metrics": row["metrics"] or {},
-        "urls": {"get": api, "cancel": f"{api}/cancel", "web": f"{base_url}/predictions/{pid}"},
+        "urls": {
+            "get": api,
+            "cancel": f"{api}/cancel",
+            "web": f"{base_url}/predictions/{pid}",
+            "stream": stream_url(base_url, row),
+        },
         "source": row["source"],
         "data_removed": False,
         "progress": row["progress"],

@@ -53,19 +53,17 @@ def _host_address(host: str) -> IPAddress | None:
 def check_url(url: Any, allow_private: bool) -> str:
     """The webhook URL if Pier may call it; TargetRefused with the reason otherwise."""
     if not isinstance(url, str) or not url.strip():
-        raise TargetRefused("webhook must be an http(s) URL")
+        raise TargetRefused("must be an http(s) URL")
     url = url.strip()
     try:
         parts = urllib.parse.urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise TargetRefused(f"webhook is not a valid URL: {exc}") from exc
+        raise TargetRefused(f"is not a valid URL: {exc}") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise TargetRefused(
-            "webhook must be an http(s) URL with a host, like https://example.com/hook"
-        )
+        raise TargetRefused("must be an http(s) URL with a host, like https://example.com/hook")
     if port == 0:
-        raise TargetRefused("webhook has an invalid port")
+        raise TargetRefused("has an invalid port")
     if allow_private:
         return url
     host = parts.hostname.rstrip(".").lower()
@@ -76,7 +74,7 @@ def check_url(url: Any, allow_private: bool) -> str:
         or (address is not None and not public_address(address))
     ):
         raise TargetRefused(
-            f"webhook host {parts.hostname} is a loopback or private address; this server "
+            f"{parts.hostname} is a loopback or private address; this server "
             "does not call those (the operator can allow it with PIER_ALLOW_PRIVATE_WEBHOOKS)"
         )
     return url
@@ -87,12 +85,10 @@ def check_events(value: Any) -> list[str] | None:
     if value is None:
         return None
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise TargetRefused(f"webhook_events_filter must be a list drawn from {list(EVENTS)}")
+        raise TargetRefused(f"must be a list drawn from {list(EVENTS)}")
     unknown = sorted(set(value) - set(EVENTS))
     if unknown:
-        raise TargetRefused(
-            f"webhook_events_filter has unknown events {unknown}; use any of {list(EVENTS)}"
-        )
+        raise TargetRefused(f"has unknown events {unknown}; use any of {list(EVENTS)}")
     return [event for event in EVENTS if event in value]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import secrets
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +16,9 @@ from pier.api.jsonresponse import json_response
 from pier.dispatch import Live, Status
 from pier.sdk.validate import format_invalid_fields, validate_input
 from pier.store import Row
+from pier.stream import new_stream_token
 from pier.util import new_id, utcnow
+from pier.webhooks import TargetRefused, check_events, check_url
 
 router = APIRouter()
 
@@ -100,8 +101,7 @@ async def _create(request: Request, svc: ServicesDep, account: Row, model: Row |
                 "Invalid version or not permitted",
             )
     shown, hidden = _validate(version, body.get("input"))
-    webhook = body.get("webhook")
-    events = body.get("webhook_events_filter")
+    webhook, events = _webhook(svc, body)
     row = {
         "id": new_id(),
         "account_id": account["id"],
@@ -117,9 +117,9 @@ async def _create(request: Request, svc: ServicesDep, account: Row, model: Row |
         "metrics": {},
         "progress": None,
         "source": "web" if request.headers.get("x-pier-source") == "web" else "api",
-        "webhook": webhook if isinstance(webhook, str) else None,
-        "webhook_events_filter": events if isinstance(events, list) else None,
-        "stream_token": secrets.token_urlsafe(24),
+        "webhook": webhook,
+        "webhook_events_filter": events,
+        "stream_token": new_stream_token(version["openapi_schema"]),
         "created_at": utcnow(),
         "started_at": None,
         "completed_at": None,
@@ -136,6 +136,24 @@ async def _create(request: Request, svc: ServicesDep, account: Row, model: Row |
             )
             return json_response(body_out, 201, headers)
     return json_response(_render(svc, live.row, live), 201, headers)
+
+
+def _webhook(svc: ServicesDep, body: dict[str, Any]) -> tuple[str | None, list[str] | None]:
+    """The webhook URL and events filter of a create request, checked (422 when refused)."""
+    url, events = body.get("webhook"), body.get("webhook_events_filter")
+    try:
+        checked = None if url in (None, "") else check_url(url, svc.settings.allow_private_webhooks)
+    except TargetRefused as exc:
+        raise _refused("webhook", exc) from exc
+    try:
+        return checked, check_events(events)
+    except TargetRefused as exc:
+        raise _refused("webhook_events_filter", exc) from exc
+
+
+def _refused(field: str, exc: TargetRefused) -> ApiError:
+    invalid = [{"type": "invalid", "field": field, "description": str(exc)}]
+    return ApiError(422, f"- {field}: {exc}\n", invalid_fields=invalid)
 
 
 def _render(svc: ServicesDep, row: Row, live: Live | None = None) -> dict[str, Any]:
