@@ -28,7 +28,7 @@ export function renderOutput(output, { shape = { kind: "json" }, live = false } 
 }
 
 function textOutput(text, live) {
-  const body = h("div.text-output", { tabindex: "0", "aria-label": "Text output" }, text, live ? h("span.caret", { "aria-hidden": "true" }) : null);
+  const body = h("div.text-output", { tabindex: "0", role: "region", "aria-label": "Text output" }, text, live ? h("span.caret", { "aria-hidden": "true" }) : null);
   const copy = h("button.btn.ghost.small", { type: "button", onclick: (e) => copyText(text, e.currentTarget) }, icon("copy"), h("span.label", "Copy"));
   return h("div.output-block", body, h("div.output-tools", copy));
 }

@@ -46,36 +46,39 @@ export function jsLiteral(value, indent = 0) {
   return JSON.stringify(value);
 }
 
-function extensionFor(kind) {
-  return { image: "png", video: "mp4", audio: "wav" }[kind] || "bin";
-}
+// File outputs: the official clients only wrap https URLs in FileOutput
+// objects, and a Pier server on a laptop speaks plain http. So the code asks
+// for plain URLs (the same on http and https) and downloads them itself; Pier
+// serves output files without auth.
+const FILE_SHAPES = new Set(["file", "files"]);
 
-function pythonOutput(shape, kind) {
-  const ext = extensionFor(kind);
+function pythonOutput(shape) {
   switch (shape.kind) {
     case "text-stream":
-      return ['# The output streams in as pieces of text; join them.', 'print("".join(output))'];
+      return ["# The output streams in as pieces of text; join them.", 'print("".join(output))'];
     case "file":
       return [
-        "# A file comes back as a FileOutput: print() shows its URL, read() gives its bytes.",
         "print(output)",
-        `with open("output.${ext}", "wb") as f:`,
-        "    f.write(output.read())",
+        "# Save the file under the name it has on the server.",
+        'with open(output.split("?")[0].rsplit("/", 1)[-1], "wb") as f:',
+        "    f.write(httpx.get(output).content)",
       ];
     case "files":
       return [
-        "for index, item in enumerate(output):",
-        "    print(item)",
-        `    with open(f"output_{index}.${ext}", "wb") as f:`,
-        "        f.write(item.read())",
+        "for url in output:",
+        "    print(url)",
+        '    with open(url.split("?")[0].rsplit("/", 1)[-1], "wb") as f:',
+        "        f.write(httpx.get(url).content)",
       ];
     default:
       return shape.iterator ? ["for item in output:", "    print(item)"] : ["print(output)"];
   }
 }
 
-export function pythonSnippet({ origin, ref, input, shape, kind }) {
+export function pythonSnippet({ origin, ref, input, shape }) {
+  const files = FILE_SHAPES.has(shape.kind);
   return [
+    files ? "import httpx" : null,
     "import replicate",
     "",
     `# Reads your Pier API token from the ${TOKEN_ENV} environment variable.`,
@@ -84,50 +87,49 @@ export function pythonSnippet({ origin, ref, input, shape, kind }) {
     "output = client.run(",
     `    ${JSON.stringify(ref)},`,
     `    input=${pythonLiteral(input, 4)},`,
+    files ? "    use_file_output=False,  # file outputs come back as URLs" : null,
     ")",
-    ...pythonOutput(shape, kind),
+    ...pythonOutput(shape),
     "",
-  ].join("\n");
+  ]
+    .filter((line) => line !== null)
+    .join("\n");
 }
 
-function nodeOutput(shape, kind) {
-  const ext = extensionFor(kind);
+function nodeOutput(shape) {
+  const save = (v, pad) => [
+    `${pad}const name = new URL(${v}).pathname.split("/").pop();`,
+    `${pad}await writeFile(name, Buffer.from(await (await fetch(${v})).arrayBuffer()));`,
+  ];
   switch (shape.kind) {
     case "text-stream":
       return ["// The output streams in as pieces of text; join them.", 'console.log(output.join(""));'];
     case "file":
-      return [
-        "// A file comes back as a FileOutput stream: url() is its address.",
-        "console.log(output.url().href);",
-        `await writeFile("output.${ext}", output);`,
-      ];
+      return ["console.log(output);", "// Save the file under the name it has on the server.", ...save("output", "")];
     case "files":
-      return [
-        "for (const [index, item] of output.entries()) {",
-        "  console.log(item.url().href);",
-        `  await writeFile(\`output_\${index}.${ext}\`, item);`,
-        "}",
-      ];
+      return ["for (const url of output) {", "  console.log(url);", ...save("url", "  "), "}"];
     default:
       return ["console.log(output);"];
   }
 }
 
-export function nodeSnippet({ origin, ref, input, shape, kind }) {
-  const needsFs = shape.kind === "file" || shape.kind === "files";
+export function nodeSnippet({ origin, ref, input, shape }) {
+  const files = FILE_SHAPES.has(shape.kind);
   return [
+    "// Save as run.mjs and run with: node run.mjs",
     'import Replicate from "replicate";',
-    needsFs ? 'import { writeFile } from "node:fs/promises";' : null,
+    files ? 'import { writeFile } from "node:fs/promises";' : null,
     "",
     "const replicate = new Replicate({",
     `  auth: process.env.${TOKEN_ENV},`,
     `  baseUrl: ${JSON.stringify(`${origin}/v1`)},`,
+    files ? "  useFileOutput: false, // file outputs come back as URLs" : null,
     "});",
     "",
     `const output = await replicate.run(${JSON.stringify(ref)}, {`,
     `  input: ${jsLiteral(input, 2)},`,
     "});",
-    ...nodeOutput(shape, kind),
+    ...nodeOutput(shape),
     "",
   ]
     .filter((line) => line !== null)
