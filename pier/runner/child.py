@@ -7,13 +7,14 @@ until Shutdown or until the parent goes away. All it writes to fds 1/2 becomes L
 from __future__ import annotations
 
 import argparse
-import asyncio
+import fcntl
 import inspect
 import os
 import pathlib
 import signal
 import socket
 import sys
+import termios
 import threading
 import time
 import traceback
@@ -23,7 +24,14 @@ from typing import Any
 from pier.runner import messages as m
 from pier.runner.capture import FdCapture
 from pier.runner.codec import Inputs, OutputEncoder
-from pier.runner.loader import NO_WEIGHTS, LoadError, import_ref, prepare_process, weights_argument
+from pier.runner.loader import (
+    NO_WEIGHTS,
+    LoadError,
+    forget_runner_path,
+    import_ref,
+    prepare_process,
+    weights_argument,
+)
 from pier.sdk.scope import Scope, set_current_scope
 from pier.sdk.signature import Kind, Signature, read_signature
 from pier.sdk.types import CancelationException
@@ -35,7 +43,8 @@ class Channel:
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self._lock = threading.Lock()
-        self._rfile = sock.makefile("rb")
+        self._buffer = bytearray()
+        self.taken = False  # a message was read and its handling has not finished
 
     def send(self, *msgs: m.Message) -> None:
         data = b"".join(msg.to_json() for msg in msgs)
@@ -43,8 +52,28 @@ class Channel:
             self._sock.sendall(data)
 
     def recv(self) -> m.Message | None:
-        line = self._rfile.readline()
-        return m.decode(line) if line else None
+        while True:
+            end = self._buffer.find(b"\n")
+            if end >= 0:
+                line = bytes(self._buffer[: end + 1])
+                self.taken = True  # before the bytes leave the buffer: see has_input()
+                del self._buffer[: end + 1]
+                return m.decode(line)
+            chunk = self._sock.recv(1 << 16)
+            if not chunk:
+                return None
+            self._buffer += chunk
+
+    def has_input(self) -> bool:
+        """Whether a message is waiting or being picked up (safe in a signal handler)."""
+        if self.taken or self._buffer:
+            return True
+        count = bytearray(4)
+        try:
+            fcntl.ioctl(self._sock.fileno(), termios.FIONREAD, count)
+        except OSError:
+            return False
+        return int.from_bytes(count, sys.byteorder) > 0
 
 
 def describe(exc: BaseException) -> str:
@@ -72,8 +101,9 @@ class Child:
         self.mode = mode
         self.fn: Callable[..., Any] = lambda: None
         self.sig: Signature | None = None
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.task: asyncio.Task[Any] | None = None
+        self.loop: Any = None  # one asyncio loop for setup and every async predict, made lazily
+        self.task: Any = None
+        self.cancel_errors: tuple[type[BaseException], ...] = (CancelationException,)
         self.active = False  # model code is running in the main thread
         self.sending = False  # the main thread is writing to the socket
         self.cancel_requested = False
@@ -82,11 +112,14 @@ class Child:
 
     # -- cancelation --------------------------------------------------------------------------
     def on_cancel_signal(self, signum: int, frame: Any) -> None:
-        # A signal that lands between reading a Predict and starting it is for that prediction;
-        # stale ones (for the previous prediction) are handled before the next read returns.
-        self.cancel_requested = True
         if not self.predicting:
+            # Between predictions, a signal is either late (for the prediction that just ended)
+            # or early: the parent sends it only after writing its Predict, so the request is
+            # then already waiting on the socket.
+            if self.channel.has_input():
+                self.cancel_requested = True
             return
+        self.cancel_requested = True
         if self.task is not None and self.loop is not None:
             self.loop.call_soon_threadsafe(self.task.cancel)
         elif self.active and not self.sending and not self.cancel_delivered:
@@ -119,8 +152,11 @@ class Child:
 
     def run_async(self, awaitable: Any) -> Any:
         if self.loop is None:
+            import asyncio  # only async models pay for it
+
             self.loop = asyncio.new_event_loop()
             asyncio.set_event_loop(self.loop)
+            self.cancel_errors = (CancelationException, asyncio.CancelledError)
         self.task = self.loop.create_task(awaitable)
         if self.predicting and self.cancel_requested:
             self.task.cancel()
@@ -169,11 +205,11 @@ class Child:
     def serve(self) -> None:
         while True:
             msg = self.channel.recv()
-            self.cancel_requested = self.cancel_delivered = False
             if msg is None or isinstance(msg, m.Shutdown):
                 return
             if isinstance(msg, m.Predict):
                 self.predict(msg)
+            self.channel.taken = False
 
     def predict(self, msg: m.Predict) -> None:
         self.capture.current_id = msg.id
@@ -188,7 +224,7 @@ class Child:
             inputs = Inputs(self.sig, msg.inputs)
             result = self.call_model(self.fn, **inputs.kwargs)
             tail = self.deliver(msg.id, result, encoder)
-        except (CancelationException, asyncio.CancelledError):
+        except self.cancel_errors:
             status = "canceled"
         except Exception as exc:
             status, error, tb = "failed", describe(exc), traceback.format_exc()
@@ -203,6 +239,8 @@ class Child:
         self.capture.current_id = None
         set_current_scope(None)
         self.channel.send(*tail, m.Done(msg.id, status, error, tb))
+        self.channel.taken = False
+        self.cancel_requested = self.cancel_delivered = False
 
     def deliver(self, pid: str, result: Any, encoder: OutputEncoder) -> list[m.Message]:
         """Stream an iterator's items as they come; return a single value's messages."""
@@ -220,7 +258,7 @@ class Child:
                     item = self.call_model(next, items)
                 except StopIteration:
                     return []
-                self.channel.send(m.Output(pid, encoder.encode(item)))
+                self.send_item(pid, encoder.encode(item))
         return [m.OutputKind(pid, False), m.Output(pid, encoder.encode(result))]
 
     def streams(self, result: Any) -> bool:
@@ -229,22 +267,12 @@ class Child:
 
     async def stream_async(self, pid: str, agen: Any, encoder: OutputEncoder) -> None:
         async for item in agen:
-            self.channel.send(m.Output(pid, encoder.encode(item)))
+            self.send_item(pid, encoder.encode(item))
 
-
-def _forget_runner_path() -> None:
-    """Undo the parent's PYTHONPATH addition (it only served to find this module), so neither
-    the model nor its subprocesses see Pier's source root on their path."""
-    extra = os.environ.pop("PIER_RUNNER_PATH", None)
-    if not extra:
-        return
-    while extra in sys.path:
-        sys.path.remove(extra)
-    kept = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != extra]
-    if kept:
-        os.environ["PYTHONPATH"] = os.pathsep.join(kept)
-    else:
-        os.environ.pop("PYTHONPATH", None)
+    def send_item(self, pid: str, value: Any) -> None:
+        """Send one streamed item after the logs written before it was yielded."""
+        self.capture.drain()
+        self.channel.send(m.Output(pid, value))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -254,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ref", required=True)
     parser.add_argument("--mode", choices=["predict", "train"], default="predict")
     args = parser.parse_args(argv)
-    _forget_runner_path()
+    forget_runner_path()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.set_inheritable(args.fd, False)
     sock = socket.socket(fileno=args.fd)

@@ -13,10 +13,9 @@ import io
 import os
 import pathlib
 import shutil
+import sys
 import uuid
 from typing import Any
-
-import pydantic
 
 from pier.runner.messages import FILE_KEY
 from pier.sdk.signature import Kind, Signature, TypeNode
@@ -104,6 +103,11 @@ def _pick(node: TypeNode, value: Any) -> TypeNode:
     return TypeNode(Kind.ANY)
 
 
+def _is_pydantic_model(value: Any) -> bool:
+    pydantic = sys.modules.get("pydantic")  # no model class exists unless it was imported
+    return pydantic is not None and isinstance(value, pydantic.BaseModel)
+
+
 class OutputEncoder:
     """Turns one output value into JSON, moving the files it names into `output_dir`."""
 
@@ -121,7 +125,7 @@ class OutputEncoder:
             return {FILE_KEY: self.store_path(pathlib.Path(os.fspath(value)))}
         if isinstance(value, io.IOBase):
             return {FILE_KEY: self.store_stream(value)}
-        if isinstance(value, pydantic.BaseModel):
+        if _is_pydantic_model(value):
             return self.encode(dict(value))
         if isinstance(value, dict):
             return {str(self.encode(k)): self.encode(v) for k, v in value.items()}

@@ -33,6 +33,21 @@ def prepare_process(model_dir: pathlib.Path) -> None:
         del sys.modules[name]
 
 
+def forget_runner_path() -> None:
+    """Undo the parent's PYTHONPATH addition (it only served to find this module), so neither
+    the model nor its subprocesses see Pier's source root on their path."""
+    extra = os.environ.pop("PIER_RUNNER_PATH", None)
+    if not extra:
+        return
+    while extra in sys.path:
+        sys.path.remove(extra)
+    kept = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != extra]
+    if kept:
+        os.environ["PYTHONPATH"] = os.pathsep.join(kept)
+    else:
+        os.environ.pop("PYTHONPATH", None)
+
+
 def split_ref(ref: str) -> tuple[str, str]:
     file, sep, attr = ref.rpartition(":")
     if not sep or not file or not attr:
@@ -47,6 +62,8 @@ def import_ref(model_dir: pathlib.Path, ref: str) -> Any:
     if not path.is_file():
         raise LoadError(f"Cannot find {file} in the model directory")
     name = path.stem
+    if name in sys.modules:  # never shadow a module already loaded (`logging.py`, `inspect.py`)
+        name = f"pier_model_{name}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise LoadError(f"Cannot import {file}: not a Python file")

@@ -10,13 +10,12 @@ import collections.abc
 import enum
 import inspect
 import pathlib
+import sys
 import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
-
-import pydantic
 
 from pier.sdk.input import FieldInfo, field_info_of
 from pier.sdk.types import AsyncConcatenateIterator, ConcatenateIterator, File, Path, Secret
@@ -171,6 +170,11 @@ def _iterator_node(tp: Any, origin: Any) -> TypeNode | None:
     return TypeNode(Kind.ITERATOR, args=(item,), concatenate=concat, is_async=is_async)
 
 
+def _is_model_class(tp: Any) -> bool:
+    pydantic = sys.modules.get("pydantic")  # no model class exists unless it was imported
+    return pydantic is not None and isinstance(tp, type) and issubclass(tp, pydantic.BaseModel)
+
+
 def output_type(tp: Any) -> TypeNode:
     """Parse a return annotation. Unknown classes map to ANY (an untyped output)."""
     if tp is inspect.Parameter.empty or tp is None or tp is type(None) or tp is Any:
@@ -179,7 +183,7 @@ def output_type(tp: Any) -> TypeNode:
         return output_type(typing.get_args(tp)[0])
     if tp in SCALARS:
         return TypeNode(SCALARS[tp])
-    if isinstance(tp, type) and issubclass(tp, pydantic.BaseModel):
+    if _is_model_class(tp):
         return TypeNode(Kind.MODEL, model=tp)
     options = _union_args(tp)
     if options is not None:

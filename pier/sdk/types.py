@@ -1,7 +1,7 @@
 """The value types a predictor author annotates with: files, secrets, streamed text, outputs.
 
 Each file and secret type carries pydantic hooks so it also works inside a user's own
-`BaseModel` output class; pydantic itself is only touched when such a hook is called.
+`BaseModel` output class; pydantic itself is only imported when a model uses it.
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ import io
 import pathlib
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Generic, TypeVar
-
-import pydantic
 
 T = TypeVar("T")
 
@@ -139,7 +137,11 @@ class AsyncConcatenateIterator(AsyncIterator[T], Generic[T]):
         raise StopAsyncIteration
 
 
-class BaseModel(pydantic.BaseModel):
-    """Base class for structured outputs (a plain pydantic model also works)."""
+def __getattr__(name: str) -> Any:
+    # BaseModel is built on first use: creating the first pydantic model class costs more
+    # than everything else a model process imports, and most models never need one.
+    if name == "BaseModel":
+        from pier.sdk.basemodel import BaseModel
 
-    model_config = pydantic.ConfigDict(protected_namespaces=(), arbitrary_types_allowed=True)
+        return BaseModel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

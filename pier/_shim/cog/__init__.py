@@ -1,8 +1,9 @@
 """Pier's stand-in for Cog's Python SDK (the legacy, pre-0.17 predictor contract)."""
 
+from typing import Any
+
 from pier.sdk import (
     AsyncConcatenateIterator,
-    BaseModel,
     BasePredictor,
     CancelationException,
     ConcatenateIterator,
@@ -31,3 +32,11 @@ __all__ = [
     "current_scope",
     "emit_metric",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "BaseModel":  # built on first use, see pier.sdk.types
+        from pier.sdk.basemodel import BaseModel
+
+        return BaseModel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,10 +1,11 @@
 """`cog.types`: the input and output types, as older models import them."""
 
+from typing import Any
+
 from pier.sdk.input import FieldInfo, Input
 from pier.sdk.predictor import Weights
 from pier.sdk.types import (
     AsyncConcatenateIterator,
-    BaseModel,
     ConcatenateIterator,
     File,
     Path,
@@ -13,7 +14,7 @@ from pier.sdk.types import (
 
 __all__ = [
     "AsyncConcatenateIterator",
-    "BaseModel",
+    "BaseModel",  # noqa: F822 - provided by __getattr__ below
     "ConcatenateIterator",
     "FieldInfo",
     "File",
@@ -22,3 +23,11 @@ __all__ = [
     "Secret",
     "Weights",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "BaseModel":  # built on first use, see pier.sdk.types
+        from pier.sdk.basemodel import BaseModel
+
+        return BaseModel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
