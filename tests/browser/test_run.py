@@ -191,7 +191,9 @@ def test_image_upload_output_gallery_and_its_python_code(
     expect(view.locator(".status-pill")).to_have_text("Succeeded", timeout=BOOT)
     image = view.locator("img.output-image")
     expect(image).to_be_visible()
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+    )
     assert image.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [64, 48]
     src = image.get_attribute("src")
     download = view.get_by_role("link", name=re.compile("Download"))

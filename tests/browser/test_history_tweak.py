@@ -1,0 +1,139 @@
+"""History, the prediction page, and Tweak (a new prediction of the same version)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import Pages, PierServer
+from tests.browser.test_run import BOOT, prediction_id, run_python, run_view
+
+pytestmark = pytest.mark.e2e
+
+
+def create(server: PierServer, model: str, input: dict[str, Any]) -> dict[str, Any]:
+    with server.api() as client:
+        response = client.post(f"/v1/models/{model}/predictions", json={"input": input})
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def test_prediction_page_and_tweak(pages: Pages, pier_server: PierServer) -> None:
+    old = create(pier_server, "pier/echo", {"text": "tweak me", "repeat": 3})
+    old = pier_server.wait_for(old["id"], ("succeeded",))
+
+    page = pages.open(f"/predictions/{old['id']}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(old["id"])
+    view = run_view(page)
+    expect(view.locator(".status-pill")).to_have_text("Succeeded")
+    expect(view.locator(".text-output")).to_have_text("You said: tweak me tweak me tweak me")
+    inputs = page.get_by_role("region", name="Input")
+    expect(inputs).to_contain_text("tweak me")
+    expect(inputs).to_contain_text("Repeat")
+    timing = page.get_by_role("region", name="Timing")
+    for label in ("Created", "Started", "Completed", "Predict time", "Total time"):
+        expect(timing).to_contain_text(label)
+    page.get_by_text("Full JSON").click()
+    expect(page.get_by_label("Prediction JSON")).to_contain_text(f'"id": "{old["id"]}"')
+
+    page.get_by_role("link", name="Tweak").click()
+    text = page.get_by_role("textbox", name="Text (required)")
+    expect(text).to_have_value("tweak me")
+    expect(page.get_by_role("spinbutton", name="Repeat")).to_have_value("3")
+    expect(page.locator(".tweak-notice")).to_contain_text("same version")
+    text.fill("tweaked")
+    page.get_by_role("button", name="Run").click()
+    expect(run_view(page).locator(".text-output")).to_have_text(
+        "You said: tweaked tweaked tweaked", timeout=BOOT
+    )
+
+    new_id = prediction_id(page)
+    assert new_id != old["id"]
+    new = pier_server.wait_for(new_id, ("succeeded",))
+    assert new["version"] == old["version"]
+    assert new["input"]["text"] == "tweaked"
+    assert new["input"]["repeat"] == 3
+
+
+def test_history_lists_predictions_and_follows_running_ones(
+    pages: Pages, pier_server: PierServer
+) -> None:
+    done = create(pier_server, "pier/echo", {"text": "for the history"})
+    pier_server.wait_for(done["id"], ("succeeded",))
+    running = create(pier_server, "pier/slow", {"steps": 15, "delay": 0.2})
+
+    page = pages.open("/predictions")
+    rows = page.get_by_role("list", name="Predictions").get_by_role("listitem")
+    newest = rows.first
+    expect(newest).to_contain_text("pier/slow")
+    expect(newest).to_contain_text(running["id"][:10])
+    expect(newest.locator(".status-pill")).to_have_text(
+        re.compile("Queued|Starting|Booting|Running")
+    )
+    # The row follows the prediction to its end without a reload.
+    expect(newest.locator(".status-pill")).to_have_text("Succeeded", timeout=BOOT)
+    expect(newest.locator(".h-duration")).to_have_text(re.compile(r"\d+(\.\d+)? (ms|s)"))
+
+    row = rows.filter(has_text=done["id"][:10])
+    expect(row).to_contain_text("pier/echo")
+    expect(row.locator(".text-thumb")).to_contain_text("You said: for the history")
+    expect(row.locator(".h-created")).to_contain_text(re.compile("just now|minute"))
+    row.get_by_role("link").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(done["id"])
+
+    # Filtered by model from the model page's link.
+    page.goto(pier_server.url + "/models/pier/echo")
+    page.get_by_role("link", name="Your predictions").click()
+    expect(page.get_by_text("Showing predictions of")).to_be_visible()
+    models = rows.locator(".h-model-name").all_inner_texts()
+    assert models and set(models) == {"pier/echo"}
+
+
+def test_code_tab_matches_the_form_and_its_code_runs(
+    pages: Pages, pier_server: PierServer, tmp_path: Path
+) -> None:
+    page = pages.open("/models/pier/echo")
+    page.get_by_role("textbox", name="Text (required)").fill("from the snippet")
+    page.get_by_role("spinbutton", name="Repeat").fill("2")
+    page.get_by_role("tab", name="API").click()
+    assert "tab=api" in page.url
+
+    python = page.get_by_label("Python code (run.py)").inner_text()
+    assert f'replicate.Client(base_url="{pier_server.url}")' in python
+    assert '"text": "from the snippet",' in python
+    assert "REPLICATE_API_TOKEN" in python and pier_server.token not in python
+    (tmp_path / "run.py").write_text(python)
+    result = run_python(tmp_path, pier_server)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "You said: from the snippet from the snippet"
+
+    page.get_by_role("tab", name="Node.js").click()
+    node = page.get_by_label("Node.js code (run.mjs)").inner_text()
+    assert f'baseUrl: "{pier_server.url}/v1"' in node
+    assert "auth: process.env.REPLICATE_API_TOKEN" in node
+    assert re.search(r'replicate\.run\("pier/echo:[0-9a-f]{64}"', node)
+    assert 'text: "from the snippet",' in node
+
+    page.get_by_role("tab", name="cURL").click()
+    curl = page.get_by_label("cURL code (shell)").inner_text()
+    assert f"{pier_server.url}/v1/predictions" in curl
+    shell = subprocess.run(
+        ["bash", "-c", curl],
+        env={"PATH": "/usr/bin:/bin", "REPLICATE_API_TOKEN": pier_server.token},
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert '"output":"You said: from the snippet from the snippet"' in shell.stdout, shell
+
+    # Editing the form changes the code at once.
+    page.get_by_role("tab", name="Playground").click()
+    page.get_by_role("textbox", name="Text (required)").fill("changed")
+    page.get_by_role("tab", name="API").click()
+    page.get_by_role("tab", name="Python").click()
+    expect(page.get_by_label("Python code (run.py)")).to_contain_text('"text": "changed"')
