@@ -148,6 +148,7 @@ async def test_python_client_stream_yields_tokens(live: Pier) -> None:
         tokens.append(str(event))
     assert "".join(tokens) == "one two three"
     assert tokens == ["one ", "two ", "three", ""]  # the last is `done`
+    await client._async_client.aclose()  # the client has no close(); its sockets would leak
 
 
 async def test_late_client_gets_everything_then_done(live: Pier) -> None:

@@ -20,6 +20,15 @@ from pier.files import FileTooLarge
 
 router = APIRouter()
 PAGE_SIZE = 100
+# Served files are user content on Pier's own origin: never sniffed into another type, and an
+# HTML or SVG file opened directly runs no script (a sandbox with no permissions).
+SAFE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
+
+
+def too_large(limit: int) -> str:
+    """Replicate's wording for the 413 ("Files must be less than 100MB in size")."""
+    size = f"{limit // (1024 * 1024)}MB" if limit % (1024 * 1024) == 0 else f"{limit} bytes"
+    return f"Files must be less than {size} in size"
 
 
 async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
@@ -59,7 +68,7 @@ async def create_file(request: Request, svc: ServicesDep, account: AccountDep) -
         try:
             row = await svc.files.save(account["id"], _chunks(content), name, declared, metadata)
         except FileTooLarge as exc:
-            raise ApiError(413, str(exc)) from exc
+            raise ApiError(413, too_large(svc.settings.max_file_bytes)) from exc
     finally:
         await form.close()
     return json_response(serialize.file(row, svc.base_url), 201)
@@ -94,7 +103,9 @@ async def download_file(file_id: str, svc: ServicesDep, account: AccountDep) -> 
     row = await svc.store.get_file(file_id, account["id"])
     if row is None:
         raise not_found(f"File {file_id}")
-    return FileResponse(row["path"], media_type=row["content_type"], filename=row["name"])
+    return FileResponse(
+        row["path"], media_type=row["content_type"], filename=row["name"], headers=SAFE_HEADERS
+    )
 
 
 @router.delete("/v1/files/{file_id}")
@@ -114,5 +125,5 @@ async def public_file(token: str, name: str, svc: ServicesDep) -> Response:
     return FileResponse(
         row["path"],
         media_type=row["content_type"],
-        headers={"Cache-Control": "public, max-age=31536000, immutable"},
+        headers={"Cache-Control": "public, max-age=31536000, immutable", **SAFE_HEADERS},
     )
