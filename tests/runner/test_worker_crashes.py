@@ -13,7 +13,11 @@ from pier.runner.worker import WorkerState
     ("ref", "flag", "message"),
     [
         ("exit_in_predict", "exit", "The model process exited with code 3 during the prediction"),
-        ("os_exit_in_predict", "exit", "The model process exited with code 5 during the prediction"),
+        (
+            "os_exit_in_predict",
+            "exit",
+            "The model process exited with code 5 during the prediction",
+        ),
         ("killed_in_predict", "kill", "was killed by signal SIGKILL (out of memory?) during the"),
         ("segfault_in_predict", "crash", "crashed with a segmentation fault"),
     ],
