@@ -112,7 +112,11 @@ class OutputEncoder:
     """Turns one output value into JSON, moving the files it names into `output_dir`."""
 
     def __init__(self, output_dir: str) -> None:
-        self.output_dir = pathlib.Path(output_dir)
+        self._output_dir = output_dir
+
+    @property
+    def output_dir(self) -> pathlib.Path:
+        return pathlib.Path(self._output_dir)
 
     def encode(self, value: Any) -> Any:
         if value is None or isinstance(value, bool | int | str):

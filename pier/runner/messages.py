@@ -15,20 +15,24 @@ from typing import Any, ClassVar
 FILE_KEY = "__pier_file__"
 
 
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+_decode = json.JSONDecoder().decode
+
+
 @dataclass(frozen=True)
 class Message:
     TYPE: ClassVar[str] = ""
+    FIELDS: ClassVar[tuple[str, ...]] = ()  # set for each kind below, in declaration order
 
     def to_json(self) -> bytes:
-        body = {"type": self.TYPE}
-        for f in dataclasses.fields(self):
-            body[f.name] = getattr(self, f.name)
-        return json.dumps(body, separators=(",", ":")).encode() + b"\n"
+        body: dict[str, Any] = {"type": self.TYPE}
+        for name in self.FIELDS:
+            body[name] = getattr(self, name)
+        return (_encode(body) + "\n").encode()  # ASCII: non-ASCII text is \u-escaped
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> Message:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in body.items() if k in names})
+        return cls(**{name: body[name] for name in cls.FIELDS if name in body})
 
 
 # -- parent → child -----------------------------------------------------------------------------
@@ -106,26 +110,26 @@ class Done(Message):
     traceback: str | None = None
 
 
-KINDS: dict[str, type[Message]] = {
-    kind.TYPE: kind
-    for kind in (
-        Predict,
-        Shutdown,
-        Ready,
-        SetupFailed,
-        Log,
-        OutputKind,
-        Output,
-        Metric,
-        Progress,
-        Done,
-    )
-}
+KINDS: dict[str, type[Message]] = {}
+for _kind in (
+    Predict,
+    Shutdown,
+    Ready,
+    SetupFailed,
+    Log,
+    OutputKind,
+    Output,
+    Metric,
+    Progress,
+    Done,
+):
+    _kind.FIELDS = tuple(f.name for f in dataclasses.fields(_kind))
+    KINDS[_kind.TYPE] = _kind
 
 
 def decode(line: bytes | str) -> Message:
     """Parse one line; raises ValueError for anything that is not a known message."""
-    body = json.loads(line)
+    body = _decode(line.decode() if isinstance(line, bytes) else line)
     if not isinstance(body, dict) or body.get("type") not in KINDS:
         raise ValueError(f"not a runner message: {str(line)[:200]}")
     return KINDS[body["type"]].from_json(body)

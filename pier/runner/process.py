@@ -8,20 +8,53 @@ import pathlib
 import signal
 import socket
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import pier
 
 PIER_ROOT = str(pathlib.Path(pier.__file__).resolve().parent.parent)
-READ_LIMIT = 1 << 28  # the longest message line (a big text output) the parent accepts
+
+
+class LineProtocol(asyncio.Protocol):
+    """Reads newline-terminated messages from the child and hands each line to `on_line`
+    right in the data callback (no reader task between the socket and the Worker)."""
+
+    def __init__(self, on_line: Callable[[bytes], None]) -> None:
+        self.on_line = on_line
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._buffer = bytearray()
+        self._scanned = 0
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self._buffer
+        buffer += data
+        start = 0
+        while True:
+            end = buffer.find(b"\n", max(start, self._scanned))
+            if end < 0:
+                break
+            self.on_line(bytes(buffer[start:end]))
+            start = end + 1
+            self._scanned = start
+        if start:
+            del buffer[:start]
+        self._scanned = len(buffer)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
 
 
 @dataclass
 class ChildProcess:
     proc: asyncio.subprocess.Process
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
+    transport: asyncio.Transport
+    protocol: LineProtocol
+
+    def send(self, data: bytes) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(data)
 
     @property
     def pid(self) -> int:
@@ -57,7 +90,11 @@ def child_env(extra: Mapping[str, str] | None) -> dict[str, str]:
 
 
 async def spawn_child(
-    model_dir: pathlib.Path, ref: str, mode: str, env: Mapping[str, str] | None
+    model_dir: pathlib.Path,
+    ref: str,
+    mode: str,
+    env: Mapping[str, str] | None,
+    on_line: Callable[[bytes], None],
 ) -> ChildProcess:
     """Start `python -m pier.runner.child` in its own process group, connected by a socketpair."""
     parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -88,8 +125,11 @@ async def spawn_child(
         raise
     finally:
         child_sock.close()
-    reader, writer = await asyncio.open_unix_connection(sock=parent_sock, limit=READ_LIMIT)
-    return ChildProcess(proc, reader, writer)
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.create_unix_connection(
+        lambda: LineProtocol(on_line), sock=parent_sock
+    )
+    return ChildProcess(proc, transport, protocol)
 
 
 def describe_exit(returncode: int | None) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+import os
 import pathlib
 import signal
 import time
@@ -84,6 +85,7 @@ class _Run:
     metrics: dict[str, Any] = field(default_factory=dict)
     cancel_requested: bool = False
     grace: asyncio.Task[None] | None = None
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
 
     def call(self, name: str, *args: Any) -> None:
         try:
@@ -156,7 +158,7 @@ class Worker:
         self.setup_logs, self.setup_time = "", None
         self._setup = asyncio.get_running_loop().create_future()
         try:
-            child = await spawn_child(self.model_dir, self.ref, self.mode, self.env)
+            child = await spawn_child(self.model_dir, self.ref, self.mode, self.env, self._on_line)
         except OSError as exc:
             self._setup_failed(f"Could not start the model process: {exc}", "")
         self._child = child
@@ -201,10 +203,7 @@ class Worker:
         if child is not None:
             busy = self._run is not None
             if not busy:
-                try:
-                    child.writer.write(m.Shutdown().to_json())
-                except (ConnectionError, RuntimeError):
-                    pass
+                child.send(m.Shutdown().to_json())
             await self._wait_exit(child, grace=0.0 if busy else 2.0)
 
     # -- predictions --------------------------------------------------------------------------
@@ -225,20 +224,18 @@ class Worker:
         run = _Run(prediction_id, events or PredictionEvents(), loop.create_future(), loop.time())
         self._run = run
         self._to(S.BUSY)
-        request = m.Predict(prediction_id, inputs, str(pathlib.Path(output_dir).absolute()))
-        if context:
-            request = m.Predict(request.id, request.inputs, request.output_dir, dict(context))
-        self._child.writer.write(request.to_json())
+        request = m.Predict(prediction_id, inputs, os.path.abspath(output_dir), context or {})
+        self._child.send(request.to_json())
         timed_out = False
         try:
             if timeout is not None:
                 done, _ = await asyncio.wait({run.future}, timeout=timeout)
                 if not done:
                     timed_out = True
-                    await self.cancel(prediction_id)
-            status, error = await asyncio.shield(run.future)
+                    self._cancel_run(run)
+            status, error = await run.future
         except asyncio.CancelledError:
-            await self.cancel(prediction_id)
+            self._cancel_run(run)  # nobody waits for the result any more: stop the model too
             raise
         if timed_out and status == "canceled":
             status, error = "failed", f"Prediction timed out after {timeout:g} s"
@@ -249,22 +246,29 @@ class Worker:
     async def cancel(self, prediction_id: str) -> bool:
         """Cancel a running prediction: SIGUSR1 now, SIGKILL if it still runs after the grace
         period (then the worker is DEFUNCT). False if that prediction is not running here."""
-        run, child = self._run, self._child
-        if run is None or run.id != prediction_id or run.future.done() or child is None:
+        run = self._run
+        if run is None or run.id != prediction_id:
             return False
-        if not run.cancel_requested:
-            run.cancel_requested = True
-            child.signal(signal.SIGUSR1)
-            run.grace = asyncio.create_task(self._kill_after_grace(run, child))
+        self._cancel_run(run)
         return True
 
+    def _cancel_run(self, run: _Run) -> None:
+        child = self._child
+        if self._run is not run or child is None or run.cancel_requested:
+            return
+        run.cancel_requested = True
+        child.signal(signal.SIGUSR1)
+        run.grace = asyncio.create_task(self._kill_after_grace(run, child))
+
     async def _kill_after_grace(self, run: _Run, child: ChildProcess) -> None:
-        done, _ = await asyncio.wait({run.future}, timeout=self.cancel_grace)
-        if not done:
+        try:
+            await asyncio.wait_for(run.finished.wait(), self.cancel_grace)
+        except TimeoutError:
             log.warning("prediction %s ignored cancel; killing the model process", run.id)
             child.kill_group()
 
     def _finish(self, run: _Run, status: str, error: str | None) -> None:
+        run.finished.set()
         if self._run is run:
             self._run = None
         if self.state is S.BUSY:
@@ -276,41 +280,32 @@ class Worker:
     async def _supervise(self, child: ChildProcess) -> None:
         assert child.proc.stderr is not None
         early = asyncio.create_task(child.proc.stderr.read())
-        reading = asyncio.create_task(self._read(child))
+        closed = child.protocol.closed
         exiting = asyncio.create_task(child.proc.wait())
-        await asyncio.wait({reading, exiting}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({closed, exiting}, return_when=asyncio.FIRST_COMPLETED)
         if not exiting.done():  # the socket closed first: give the process time to exit
             done, _ = await asyncio.wait({exiting}, timeout=5.0)
             if not done:
                 child.kill_group()
         await exiting
-        done, _ = await asyncio.wait({reading}, timeout=1.0)
+        done, _ = await asyncio.wait({closed}, timeout=1.0)
         if not done:  # a leftover subprocess holds the socket open
-            child.writer.transport.abort()
-            await reading
+            child.transport.abort()
+            await closed
         child.kill_group()  # whatever the model started and left behind
-        child.writer.close()
         done, _ = await asyncio.wait({early}, timeout=1.0)
         stderr = early.result().decode(errors="replace") if done else ""
         if not done:
             early.cancel()
         self._on_exit(child, stderr)
 
-    async def _read(self, child: ChildProcess) -> None:
-        while True:
-            try:
-                line = await child.reader.readline()
-            except (ValueError, ConnectionError) as exc:
-                log.error("model process %s: unreadable message (%s)", child.pid, exc)
-                return
-            if not line:
-                return
-            try:
-                msg = m.decode(line)
-            except ValueError:
-                log.error("model process %s sent a malformed message", child.pid)
-                continue
-            self._handle(msg)
+    def _on_line(self, line: bytes) -> None:
+        try:
+            msg = m.decode(line)
+        except ValueError:
+            log.error("the model process sent a malformed message: %r", line[:200])
+            return
+        self._handle(msg)
 
     def _handle(self, msg: m.Message) -> None:
         if isinstance(msg, m.Log):
