@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
+from PIL import Image
 
-from tests.browser.conftest import Pages, PierServer
+from tests.browser.conftest import Pages, PierServer, playwright_api
 from tests.browser.test_run import BOOT, prediction_id, run_python, run_view
 
 pytestmark = pytest.mark.e2e
+expect = playwright_api().expect
 
 
 def create(server: PierServer, model: str, input: dict[str, Any]) -> dict[str, Any]:
@@ -137,3 +139,37 @@ def test_code_tab_matches_the_form_and_its_code_runs(
     page.get_by_role("tab", name="API").click()
     page.get_by_role("tab", name="Python").click()
     expect(page.get_by_label("Python code (run.py)")).to_contain_text('"text": "changed"')
+
+
+def test_tweak_keeps_an_uploaded_input_file(
+    pages: Pages, pier_server: PierServer, tmp_path: Path
+) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (0, 0, 255)).save(buffer, "PNG")
+    with pier_server.api() as client:
+        upload = client.post(
+            "/v1/files", files={"content": ("blue.png", buffer.getvalue(), "image/png")}
+        )
+    assert upload.status_code == 201, upload.text
+    file_url = upload.json()["urls"]["get"]
+    old = create(pier_server, "pier/image-filter", {"image": file_url, "filter": "invert"})
+    pier_server.wait_for(old["id"], ("succeeded",))
+
+    page = pages.open(f"/predictions/{old['id']}")
+    inputs = page.get_by_role("region", name="Input")
+    expect(inputs.locator(".own-file")).to_contain_text("blue.png")  # the name, not the id
+    thumb = inputs.locator(".own-file img")
+    expect(thumb).to_be_visible()
+    page.wait_for_function("img => img.naturalWidth === 40", arg=thumb.element_handle())
+    expect(inputs.get_by_role("link", name="Download blue.png")).to_have_attribute(
+        "download", "blue.png"
+    )
+
+    page.get_by_role("link", name="Tweak").click()
+    expect(page.locator(".file-item")).to_contain_text("blue.png")
+    page.get_by_role("combobox", name="Filter").select_option(label="grayscale")
+    page.get_by_role("button", name="Run").click()
+    expect(run_view(page).locator(".status-pill")).to_have_text("Succeeded", timeout=BOOT)
+    new = pier_server.wait_for(prediction_id(page), ("succeeded",))
+    assert new["input"]["image"] == file_url
+    assert new["input"]["filter"] == "grayscale"

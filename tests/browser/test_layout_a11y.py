@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
-from playwright.sync_api import Page, expect
+from typing import TYPE_CHECKING
 
-from tests.browser.conftest import PHONE, Pages, PierServer
+import pytest
+
+from tests.browser.conftest import PHONE, Pages, PierServer, playwright_api
 from tests.browser.test_history_tweak import create
 from tests.browser.test_run import BOOT, run_view
 
 pytestmark = pytest.mark.e2e
+expect = playwright_api().expect
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 MODEL_PAGES = ["pier/echo", "pier/slow", "pier/stream-words", "pier/image-filter"]
 

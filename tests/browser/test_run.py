@@ -7,15 +7,17 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Page, Route, expect
 
-from tests.browser.conftest import Pages, PierServer
+from tests.browser.conftest import Pages, PierServer, playwright_api
 
 pytestmark = pytest.mark.e2e
+expect = playwright_api().expect
+if TYPE_CHECKING:
+    from playwright.sync_api import Page, Route
 BOOT = 60_000  # the first prediction of a version starts its model process
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
 
-from tests.browser.conftest import Pages, PierServer
+from tests.browser.conftest import Pages, PierServer, playwright_api
 
 pytestmark = pytest.mark.e2e
+expect = playwright_api().expect
 
 
 def test_login_link_signs_in_once_and_a_token_works_too(

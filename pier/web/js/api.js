@@ -125,6 +125,7 @@ export const api = {
   readme: (owner, name, opts) => request(`/v1/models/${enc(owner)}/${enc(name)}/readme`, opts),
   version: (owner, name, id, opts) => request(`/v1/models/${enc(owner)}/${enc(name)}/versions/${enc(id)}`, opts),
   versions: (owner, name, opts) => listAll(`/v1/models/${enc(owner)}/${enc(name)}/versions`, opts),
+  file: (id, opts) => request(`/v1/files/${enc(id)}`, opts),
   prediction: (id, opts) => request(`/v1/predictions/${enc(id)}`, opts),
   predictions: (url, opts) => request(url || "/v1/predictions", opts),
   createPrediction: (version, input) =>
@@ -132,6 +133,16 @@ export const api = {
     request("/v1/predictions", { method: "POST", body: { version, input }, headers: { "X-Pier-Source": "web" } }),
   cancel: (id) => request(`/v1/predictions/${enc(id)}/cancel`, { method: "POST" }),
 };
+
+/** The bytes of one of the account's files (`/v1/files/{id}/download` needs the token). */
+export async function fileBlob(id, { signal } = {}) {
+  const response = await fetch(`/v1/files/${enc(id)}/download`, {
+    headers: session.token ? { Authorization: `Bearer ${session.token}` } : {},
+    signal,
+  });
+  if (!response.ok) throw new ApiError(response.status, null, "Could not load the file");
+  return response.blob();
+}
 
 function enc(part) {
   return encodeURIComponent(part);

@@ -7,6 +7,7 @@ import { h, icon } from "./dom.js";
 import { bytes } from "./format.js";
 import { randomSeed } from "./schema.js";
 import { mediaKind } from "./media.js";
+import { loadOwnFile, ownFileId } from "./ownfiles.js";
 
 /** Build the widget for `field`; `ids.input` is the id the label points at. */
 export function createWidget(field, ids, onChange) {
@@ -437,11 +438,30 @@ function fileWidget(field, ids, onChange) {
     },
     write(value) {
       entries.splice(0, entries.length);
+      urlBox.value = "";
       const values = Array.isArray(value) ? value : value ? [value] : [];
-      if (multiple) {
-        for (const url of values) entries.push({ name: fileName(url), url, uploading: null, error: null, preview: previewFor(url) });
-      } else {
-        urlBox.value = values[0] ? String(values[0]) : "";
+      for (const url of values) {
+        // Uploads of this account show as files (name, thumbnail); other URLs go in the URL box.
+        if (!multiple && !ownFileId(url)) {
+          urlBox.value = String(url);
+          continue;
+        }
+        const entry = { name: fileName(url), url, uploading: null, error: null, preview: previewFor(url) };
+        entries.push(entry);
+        const id = ownFileId(url);
+        if (id) {
+          loadOwnFile(id)
+            .then((file) => {
+              entry.name = file.name || entry.name;
+              entry.size = file.size;
+              if (/^(image|audio|video)\//.test(file.content_type)) entry.preview = { src: file.objectUrl, type: file.content_type };
+              render();
+            })
+            .catch(() => {
+              entry.error = "This file is no longer available; choose it again.";
+              render();
+            });
+        }
       }
       render();
     },
@@ -454,6 +474,7 @@ function preview({ src, type }) {
 }
 
 function previewFor(url) {
+  if (ownFileId(url)) return null;
   const kind = mediaKind(url);
   return kind === "image" || kind === "audio" || kind === "video" ? { src: url, type: kind } : null;
 }

@@ -50,11 +50,12 @@ function fieldBlock(field, onChange) {
  */
 export function buildForm(fields, { onRun, onChange = () => {}, runLabel = "Run" }) {
   let attempted = false;
-  const touched = new Set();
+  // Fields are re-checked as the user types, so a message appears while they are still in the
+  // field (not on blur, which would shift the Run button under a moving pointer). Before the
+  // first Run, an empty required field is not yet an error.
   const blocks = fields.map((field) =>
     fieldBlock(field, (f) => {
-      touched.add(f.name);
-      if (attempted) validateOne(byName.get(f.name));
+      validateOne(byName.get(f.name), !attempted);
       onChange();
     }),
   );
@@ -90,10 +91,6 @@ export function buildForm(fields, { onRun, onChange = () => {}, runLabel = "Run"
       form.requestSubmit();
     }
   });
-  form.addEventListener("focusout", (e) => {
-    const block = e.target.closest && e.target.closest(".field");
-    if (block && touched.has(block.dataset.field)) validateOne(byName.get(block.dataset.field));
-  });
 
   function setError(block, messages) {
     const text = (Array.isArray(messages) ? messages : [messages]).filter(Boolean).join(" ");
@@ -110,12 +107,14 @@ export function buildForm(fields, { onRun, onChange = () => {}, runLabel = "Run"
     const result = block.widget.read();
     if (result.error) return { error: result.error };
     const problem = checkValue(block.field, result.value);
-    return problem ? { error: problem } : { value: result.value };
+    if (problem) return { error: problem, missing: result.value === undefined || result.value === null };
+    return { value: result.value };
   }
 
-  function validateOne(block) {
+  function validateOne(block, quiet = false) {
     if (!block) return;
-    setError(block, readOne(block).error);
+    const { error, missing } = readOne(block);
+    setError(block, quiet && missing ? null : error);
   }
 
   /** The current input, leaving out fields with problems (for the code tab). */
@@ -217,7 +216,6 @@ export function buildForm(fields, { onRun, onChange = () => {}, runLabel = "Run"
 
   function reset() {
     attempted = false;
-    touched.clear();
     fill({});
   }
 

@@ -82,10 +82,10 @@ export function runView(prediction, { shape, signal, showLink = true, showMetric
       const bits = [];
       if (q.position !== undefined && q.position !== null) bits.push(`Position ${q.position} in the queue`);
       if (q.ahead !== undefined && q.ahead !== null) bits.push(q.ahead === 0 ? "next to run" : `${q.ahead} job${q.ahead === 1 ? "" : "s"} ahead`);
-      bits.push(q.estimated_wait !== null && q.estimated_wait !== undefined ? `about ${duration(q.estimated_wait)} to wait` : "wait time not yet known");
+      bits.push(waitText(q.estimated_wait));
       setText(detail, bits.join(" · "));
     } else if (phase === "booting") {
-      const wait = q.estimated_wait !== null && q.estimated_wait !== undefined ? ` · about ${duration(q.estimated_wait)} left` : "";
+      const wait = typeof q.estimated_wait === "number" ? ` · ${waitText(q.estimated_wait).replace("to wait", "left")}` : "";
       setText(detail, `Booting the model: loading it and running its setup${wait}`);
     } else if (phase === "starting") {
       setText(detail, "Handing the prediction to a worker…");
@@ -94,7 +94,7 @@ export function runView(prediction, { shape, signal, showLink = true, showMetric
       const prog = progressOf(p);
       const elapsed = running === null ? "" : `${clock(running)} elapsed`;
       if (phase === "finishing") setText(detail, `Finishing: saving outputs · ${elapsed}`);
-      else if (!prog) setText(detail, `Running · ${elapsed} · this model reports no progress`);
+      else if (!prog) setText(detail, `Running · ${elapsed}`);
       else setText(detail, `Running · ${elapsed}${remaining(prog, running)}`);
     } else if (p.status === "succeeded") {
       setText(detail, `Finished in ${duration(secondsBetween(p.created_at, p.completed_at))}`);
@@ -103,6 +103,12 @@ export function runView(prediction, { shape, signal, showLink = true, showMetric
     } else if (p.status === "failed") {
       setText(detail, "The prediction failed.");
     }
+  }
+
+  function waitText(seconds) {
+    if (typeof seconds !== "number") return "wait time not yet known";
+    if (seconds < 1) return "under a second to wait";
+    return `about ${duration(seconds)} to wait`;
   }
 
   // A rough time left from the pace so far, once there is a pace to go by.

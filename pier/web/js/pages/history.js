@@ -23,7 +23,8 @@ export function thumbnail(p) {
     return h("span.thumb.text-thumb", { "aria-hidden": "true" }, values.join("").slice(0, 60));
   }
   if (values.length) return h("span.thumb.icon-thumb", icon("embedding"));
-  return h("span.thumb.icon-thumb", icon(p.status === "failed" ? "x" : "clock"));
+  const symbol = { failed: "x", canceled: "stop" }[p.status] || "clock";
+  return h("span.thumb.icon-thumb", icon(symbol));
 }
 
 export function statusPill(p) {

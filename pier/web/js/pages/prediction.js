@@ -5,11 +5,13 @@ import { api } from "../api.js";
 import { copyText, h, icon, mount } from "../dom.js";
 import { ago, dateTime, duration, shortId } from "../format.js";
 import { isFileUrl, mediaKind } from "../media.js";
+import { ownFileId, ownFileView } from "../ownfiles.js";
 import { runView } from "../runview.js";
 import { humanize, inputFields, outputShape } from "../schema.js";
 import { secondsBetween } from "../watch.js";
 
 function inputValue(value) {
+  if (ownFileId(value)) return ownFileView(value);
   if (isFileUrl(value)) {
     const kind = mediaKind(value);
     const name = decodeURIComponent(String(value).split("?")[0].split("/").pop() || "file");
