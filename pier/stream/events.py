@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from pier.stream.sse import Event
@@ -91,26 +91,31 @@ def next_events(row: dict[str, Any], cursor: Cursor) -> tuple[list[Event], Curso
         return [], cursor
     status = row["status"]
     final = status in TERMINAL
+    outputs, logs_at, stage = cursor.outputs, cursor.logs, cursor.stage
     events: list[Event] = []
-    if not cursor.stage:
+    if not stage:
         logs = row.get("logs") or ""
-        start = min(cursor.logs, len(logs))
+        start = min(logs_at, len(logs))
         end = _logs_end(logs, start, final)
         if end > start:
-            cursor = replace(cursor, logs=end)
-            events.append(Event("logs", _strip_line_end(logs[start:end]), cursor.id))
+            logs_at = end
+            events.append(Event("logs", _strip_line_end(logs[start:end]), f"{outputs}:{logs_at}"))
         items = output_items(row)
-        for index in range(cursor.outputs, len(items)):
-            cursor = replace(cursor, outputs=index + 1)
-            events.append(Event("output", output_text(items[index]), cursor.id))
+        while outputs < len(items):
+            outputs += 1
+            text = output_text(items[outputs - 1])
+            events.append(Event("output", text, f"{outputs}:{logs_at}"))
         if final and status == "failed":
-            cursor = replace(cursor, stage="error")
-            detail = row.get("error") or "The prediction failed."
-            events.append(Event("error", json.dumps({"detail": detail}), cursor.id))
+            stage = "error"
+            detail = json.dumps({"detail": row.get("error") or "The prediction failed."})
+            events.append(Event("error", detail, f"{outputs}:{logs_at}:error"))
     if final:
-        cursor = replace(cursor, stage="done")
-        events.append(Event("done", json.dumps(_done_reason(status)), cursor.id))
-    return events, cursor
+        stage = "done"
+        reason = json.dumps(_done_reason(status))
+        events.append(Event("done", reason, f"{outputs}:{logs_at}:done"))
+    if not events:
+        return events, cursor
+    return events, Cursor(outputs, logs_at, stage)
 
 
 def _done_reason(status: str) -> dict[str, str]:
