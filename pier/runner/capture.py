@@ -1,10 +1,11 @@
 """Capture everything the model process writes to fds 1 and 2, and forward it as log lines.
 
-Both fds point at one pipe, so stdout and stderr keep their relative order, and output from C
-extensions and subprocesses is caught too. A reader thread splits the bytes into lines on
-`\\n` and `\\r` (tqdm redraws with `\\r`) and hands each batch of complete lines to `emit`,
-tagged with the prediction that is running. `drain()` returns once everything written so far
-has been handed over, so a prediction's logs all arrive before its Done.
+Both fds point at one pipe (the parent sets it up when it starts the process), so stdout and
+stderr keep their relative order, and output from C extensions and subprocesses is caught too.
+A reader thread splits the bytes into lines on `\\n` and `\\r` (tqdm redraws with `\\r`) and
+hands each batch of complete lines to `emit`, tagged with the prediction that is running.
+`drain()` returns once everything written so far has been handed over, so a prediction's logs
+all arrive before its Done.
 """
 
 from __future__ import annotations
@@ -25,10 +26,29 @@ _LINE_END = re.compile(r"\r\n|\r|\n")
 _READ_SIZE = 1 << 16
 
 
+def normalize(text: str) -> str:
+    """Split text into lines on `\\n`, `\\r\\n` and `\\r`, each ending in `\\n` (a bare `\\r`
+    that ends nothing, as tqdm writes before each redraw, is dropped)."""
+    lines = []
+    start = 0
+    for match in _LINE_END.finditer(text):
+        line = text[start : match.start()]
+        if line or match.group() != "\r":
+            lines.append(line + "\n")
+        start = match.end()
+    rest = text[start:]
+    return "".join(lines) + (rest + "\n" if rest else "")
+
+
 class FdCapture:
-    def __init__(self, emit: Emit) -> None:
+    def __init__(self, emit: Emit, read_fd: int | None = None) -> None:
+        """`read_fd`: the read end of the pipe fds 1 and 2 already write to; without it,
+        `start()` makes a pipe and points fds 1 and 2 at it."""
         self._emit = emit
-        self._read_fd, self._write_fd = os.pipe()
+        self._write_fd = -1
+        if read_fd is None:
+            read_fd, self._write_fd = os.pipe()
+        self._read_fd = read_fd
         self._cond = threading.Condition()
         self._busy = False  # the reader holds bytes it has not emitted yet
         self._partial = ""
@@ -37,12 +57,13 @@ class FdCapture:
         self._thread = threading.Thread(target=self._run, name="pier-log-capture", daemon=True)
 
     def start(self) -> None:
-        """Point fds 1 and 2 at the pipe and start forwarding."""
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.dup2(self._write_fd, 1)
-        os.dup2(self._write_fd, 2)
-        os.close(self._write_fd)
+        """Start forwarding (first pointing fds 1 and 2 at our own pipe, if we made one)."""
+        if self._write_fd >= 0:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(self._write_fd, 1)
+            os.dup2(self._write_fd, 2)
+            os.close(self._write_fd)
         os.set_inheritable(self._read_fd, False)
         self._thread.start()
 

@@ -7,6 +7,7 @@ until Shutdown or until the parent goes away. All it writes to fds 1/2 becomes L
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import fcntl
 import inspect
 import os
@@ -278,6 +279,7 @@ class Child:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pier.runner.child")
     parser.add_argument("--fd", type=int, required=True)
+    parser.add_argument("--log-fd", type=int, default=None)
     parser.add_argument("--model-dir", required=True)
     parser.add_argument("--ref", required=True)
     parser.add_argument("--mode", choices=["predict", "train"], default="predict")
@@ -287,8 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     os.set_inheritable(args.fd, False)
     sock = socket.socket(fileno=args.fd)
     channel = Channel(sock)
-    capture = FdCapture(lambda pid, text: channel.send(m.Log(pid, text)))
+    capture = FdCapture(lambda pid, text: channel.send(m.Log(pid, text)), args.log_fd)
     capture.start()
+    faulthandler.enable()  # a segfault leaves a Python traceback in the logs
     child = Child(channel, capture, args.mode)
     signal.signal(signal.SIGUSR1, child.on_cancel_signal)
     model_dir = pathlib.Path(args.model_dir).resolve()

@@ -51,6 +51,25 @@ class ChildProcess:
     proc: asyncio.subprocess.Process
     transport: asyncio.Transport
     protocol: LineProtocol
+    log_fd: int  # our copy of the read end of the child's stdout/stderr pipe
+
+    def read_leftover_logs(self) -> str:
+        """What the child wrote but never forwarded (it died first). Only call this once the
+        child has exited: while it runs, its own reader owns the pipe."""
+        if self.log_fd < 0:
+            return ""
+        chunks = []
+        try:
+            while chunk := os.read(self.log_fd, 1 << 16):
+                chunks.append(chunk)
+                if sum(map(len, chunks)) > 1 << 20:
+                    break
+        except (BlockingIOError, OSError):
+            pass
+        finally:
+            os.close(self.log_fd)
+            self.log_fd = -1
+        return b"".join(chunks).decode(errors="replace")
 
     def send(self, data: bytes) -> None:
         if not self.transport.is_closing():
@@ -99,6 +118,8 @@ async def spawn_child(
     """Start `python -m pier.runner.child` in its own process group, connected by a socketpair."""
     parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     fd = child_sock.fileno()
+    log_read, log_write = os.pipe()  # the child's fds 1 and 2; it reads the other end itself
+    os.set_blocking(log_read, False)
     try:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -112,24 +133,28 @@ async def spawn_child(
             ref,
             "--mode",
             mode,
+            "--log-fd",
+            str(log_read),
             stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-            pass_fds=(fd,),
+            stdout=log_write,
+            stderr=log_write,
+            pass_fds=(fd, log_read),
             cwd=str(model_dir),
             env=child_env(env),
             start_new_session=True,
         )
     except BaseException:
         parent_sock.close()
+        os.close(log_read)
         raise
     finally:
         child_sock.close()
+        os.close(log_write)
     loop = asyncio.get_running_loop()
     transport, protocol = await loop.create_unix_connection(
         lambda: LineProtocol(on_line), sock=parent_sock
     )
-    return ChildProcess(proc, transport, protocol)
+    return ChildProcess(proc, transport, protocol, log_read)
 
 
 def describe_exit(returncode: int | None) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from pier.runner import messages as m
+from pier.runner.capture import normalize
 from pier.runner.errors import SetupFailed
 from pier.runner.process import ChildProcess, describe_exit, spawn_child
 from pier.runner.progress import parse_progress
@@ -39,7 +40,7 @@ class WorkerState(enum.Enum):
 S = WorkerState
 TRANSITIONS: dict[WorkerState, set[WorkerState]] = {
     S.NEW: {S.STARTING, S.STOPPED},
-    S.STARTING: {S.READY, S.SETUP_FAILED, S.STOPPED},
+    S.STARTING: {S.READY, S.SETUP_FAILED, S.DEFUNCT, S.STOPPED},
     S.READY: {S.BUSY, S.DEFUNCT, S.STOPPED},
     S.BUSY: {S.READY, S.DEFUNCT, S.STOPPED},
     S.DEFUNCT: {S.STARTING, S.STOPPED},
@@ -92,6 +93,12 @@ class _Run:
             getattr(self.events, name)(*args)
         except Exception:
             log.exception("prediction %s: the %s callback failed", self.id, name)
+
+
+async def _within(future: asyncio.Future[Any], timeout: float) -> bool:
+    """Whether `future` is done within `timeout` seconds (it is not cancelled otherwise)."""
+    done, _ = await asyncio.wait({future}, timeout=timeout)
+    return bool(done)
 
 
 class Worker:
@@ -156,25 +163,35 @@ class Worker:
         self._to(S.STARTING)
         self._stopping = False
         self.setup_logs, self.setup_time = "", None
-        self._setup = asyncio.get_running_loop().create_future()
+        setup = self._setup = asyncio.get_running_loop().create_future()
         try:
             child = await spawn_child(self.model_dir, self.ref, self.mode, self.env, self._on_line)
         except OSError as exc:
             self._setup_failed(f"Could not start the model process: {exc}", "")
+        if self.state is not S.STARTING:  # stop() was called while the process started
+            child.kill_group()
+            await child.proc.wait()
+            child.transport.close()
+            child.read_leftover_logs()
+            raise SetupFailed("The worker was stopped while the model was starting")
         self._child = child
         self._supervisor = asyncio.create_task(self._supervise(child))
         try:
-            wait = asyncio.shield(self._setup)
-            self.setup_time = await asyncio.wait_for(wait, self.setup_timeout)
+            self.setup_time = await asyncio.wait_for(asyncio.shield(setup), self.setup_timeout)
         except TimeoutError:
-            self._setup.cancel()
-            child.kill_group()
-            await self._wait_exit(child, grace=2.0)
+            setup.cancel()
+            await self._wait_exit(child, grace=0.0)
             timeout = self.setup_timeout or 0.0
             self._setup_failed(f"setup() did not finish within {timeout:g} s", self.setup_logs)
         except SetupFailed as exc:
             await self._wait_exit(child, grace=2.0)
             self._setup_failed(exc.message, exc.logs)
+        except asyncio.CancelledError:  # the caller gave up: do not leave a half-started model
+            setup.cancel()
+            child.kill_group()
+            if self.state is S.STARTING:
+                self._to(S.DEFUNCT)
+            raise
         if self.state is S.STARTING:
             self._to(S.READY)
 
@@ -217,6 +234,9 @@ class Worker:
         context: dict[str, str] | None = None,
     ) -> PredictionResult:
         """Run one prediction; model errors, crashes and timeouts come back as a result."""
+        if self.state is S.BUSY:
+            busy = self._run.id if self._run is not None else "?"
+            raise RuntimeError(f"this worker is busy with prediction {busy}")
         if self.state is not S.READY:
             await self.ensure_started()
         assert self.state is S.READY and self._child is not None
@@ -278,26 +298,18 @@ class Worker:
 
     # -- messages from the child --------------------------------------------------------------
     async def _supervise(self, child: ChildProcess) -> None:
-        assert child.proc.stderr is not None
-        early = asyncio.create_task(child.proc.stderr.read())
         closed = child.protocol.closed
         exiting = asyncio.create_task(child.proc.wait())
-        await asyncio.wait({closed, exiting}, return_when=asyncio.FIRST_COMPLETED)
-        if not exiting.done():  # the socket closed first: give the process time to exit
-            done, _ = await asyncio.wait({exiting}, timeout=5.0)
-            if not done:
-                child.kill_group()
+        either: set[asyncio.Future[Any]] = {closed, exiting}
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        if not await _within(exiting, 5.0):  # the socket closed, yet the process lingers
+            child.kill_group()
         await exiting
-        done, _ = await asyncio.wait({closed}, timeout=1.0)
-        if not done:  # a leftover subprocess holds the socket open
+        if not await _within(closed, 1.0):  # a leftover subprocess holds the socket open
             child.transport.abort()
             await closed
         child.kill_group()  # whatever the model started and left behind
-        done, _ = await asyncio.wait({early}, timeout=1.0)
-        stderr = early.result().decode(errors="replace") if done else ""
-        if not done:
-            early.cancel()
-        self._on_exit(child, stderr)
+        self._on_exit(child, normalize(child.read_leftover_logs()))
 
     def _on_line(self, line: bytes) -> None:
         try:
@@ -357,14 +369,18 @@ class Worker:
         else:
             self._setup.set_exception(SetupFailed(msg.error, self.setup_logs))
 
-    def _on_exit(self, child: ChildProcess, stderr: str) -> None:
+    def _on_exit(self, child: ChildProcess, leftover: str) -> None:
         if child is not self._child:
             return
         self._child = None
         what = describe_exit(child.proc.returncode)
         if self._setup is not None and not self._setup.done():
-            error = SetupFailed(f"The model process {what} during setup", self.setup_logs + stderr)
+            self.setup_logs += leftover
+            error = SetupFailed(f"The model process {what} during setup", self.setup_logs)
             self._setup.set_exception(error)
+        elif self._run is not None and leftover:
+            self._run.logs.append(leftover)
+            self._run.call("on_log", leftover)
         if self.state in (S.READY, S.BUSY):
             self._to(S.DEFUNCT)
         run = self._run

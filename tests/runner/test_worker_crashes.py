@@ -8,6 +8,8 @@ import pytest
 
 from pier.runner.worker import WorkerState
 
+from .conftest import Recorder
+
 
 @pytest.mark.parametrize(
     ("ref", "flag", "message"),
@@ -38,9 +40,20 @@ async def test_crash_fails_the_prediction_and_the_next_one_works(
     assert again.status == "succeeded"
 
 
-async def test_exit_in_predict_keeps_its_logs(make_worker, out_dir: Path) -> None:
-    result = await make_worker("exit_in_predict").predict("p", {"exit": True}, out_dir)
-    assert result.logs == "exiting now\n"
+@pytest.mark.parametrize(
+    ("ref", "flag", "logs"),
+    [
+        ("exit_in_predict", "exit", "exiting now\n"),
+        ("os_exit_in_predict", "exit", "vanishing now\n"),
+        ("segfault_in_predict", "crash", "Fatal Python error: Segmentation fault"),
+    ],
+)
+async def test_a_crash_keeps_the_last_logs(
+    make_worker, out_dir: Path, ref: str, flag: str, logs: str
+) -> None:
+    rec = Recorder()
+    result = await make_worker(ref).predict("p", {flag: True}, out_dir, rec.events())
+    assert logs in result.logs and rec.logs == result.logs
 
 
 async def test_exception_fails_only_that_prediction(make_worker, out_dir: Path) -> None:

@@ -151,3 +151,35 @@ async def test_stop_ends_the_process_and_what_it_started(make_worker, out_dir: P
 
 def test_fixture_directory_exists() -> None:
     assert (PREDICTORS / "hello_world.py").is_file()
+
+
+async def test_setup_timeout(make_worker) -> None:
+    worker = make_worker("slow_setup", setup_timeout=0.2)
+    with pytest.raises(SetupFailed, match=r"setup\(\) did not finish within 0.2 s"):
+        await worker.ensure_started()
+    assert worker.state is WorkerState.SETUP_FAILED and worker.pid is None
+
+
+async def test_giving_up_on_a_start_leaves_no_process(make_worker, out_dir: Path) -> None:
+    worker = make_worker("slow_setup")
+    task = asyncio.create_task(worker.ensure_started())
+    await wait_until(lambda: worker.pid is not None)
+    pid = worker.pid
+    assert pid is not None
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert worker.state is WorkerState.DEFUNCT
+    await wait_until(lambda: not running(pid))
+    assert (await worker.predict("p", {}, out_dir)).output == "ready"
+
+
+async def test_one_prediction_at_a_time(make_worker, out_dir: Path) -> None:
+    worker = make_worker("sleep")
+    await worker.ensure_started()
+    first = asyncio.create_task(worker.predict("p1", {"sleep": 30}, out_dir))
+    await asyncio.sleep(0)
+    with pytest.raises(RuntimeError, match="busy with prediction p1"):
+        await worker.predict("p2", {"sleep": 0}, out_dir)
+    await worker.cancel("p1")
+    assert (await first).status == "canceled"
