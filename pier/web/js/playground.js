@@ -82,7 +82,15 @@ export function playground({ model, version, signal, tweak, initialInput, predic
     outputPane.append(h("p.muted", "Loading the prediction…"));
     api
       .prediction(predictionId, { signal })
-      .then((p) => (p.version === version.id ? show(p) : outputPane.replaceChildren(example())))
+      .then((p) => {
+        if (p.version !== version.id) return outputPane.replaceChildren(example());
+        // Back on a run's address (a reload, Back): the form shows what was run.
+        if (!initialInput && p.input) {
+          form.fill(p.input);
+          onChange();
+        }
+        return show(p);
+      })
       .catch(() => outputPane.replaceChildren(example()));
   } else {
     outputPane.append(example());

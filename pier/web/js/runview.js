@@ -32,7 +32,8 @@ export function runView(prediction, { shape, signal, showLink = true, showMetric
     { "aria-label": "Phases" },
     STEPS.map((s) => h("li", { dataset: { step: s.key } }, h("span.step-dot", { "aria-hidden": "true" }), h("span.step-label", s.label))),
   );
-  const detail = h("p.phase-detail", { "aria-live": "polite" });
+  // Not a live region: it ticks with the clock. Phase changes are announced on their own.
+  const detail = h("p.phase-detail");
   const bar = h("div.progress-fill");
   const progressText = h("span.progress-text");
   const progress = h("div.progress", { hidden: true }, h("div.progress-track", { role: "progressbar", "aria-label": "Progress", "aria-valuemin": "0", "aria-valuemax": "100" }, bar), progressText);
@@ -46,7 +47,8 @@ export function runView(prediction, { shape, signal, showLink = true, showMetric
   const root = h(
     "section.run-view",
     { "aria-label": "Prediction", dataset: { predictionId: prediction.id } },
-    h("div.run-head", pill, clockEl, link, h("span.spacer"), cancelBtn),
+    h("div.run-head", pill, clockEl, h("span.spacer"), cancelBtn),
+    link,
     stepper,
     detail,
     progress,
