@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 import pytest
 
 from pier.runner.worker import WorkerState
 
-from .conftest import Recorder
+from .conftest import Recorder, wait_until
 
 
 @pytest.mark.parametrize(
@@ -83,3 +85,14 @@ async def test_output_that_is_not_json_fails_clearly(make_worker, out_dir: Path)
 async def test_missing_required_input_fails_clearly(make_worker, out_dir: Path) -> None:
     result = await make_worker("input_string").predict("p", {}, out_dir)
     assert (result.status, result.error) == ("failed", "missing required input 'text'")
+
+
+async def test_a_process_that_dies_while_idle_is_replaced(make_worker, out_dir: Path) -> None:
+    worker = make_worker("hello_world")
+    await worker.ensure_started()
+    pid = worker.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    await wait_until(lambda: worker.state is WorkerState.DEFUNCT)
+    result = await worker.predict("p", {"text": "again"}, out_dir)
+    assert result.output == "hello again" and worker.pid != pid
