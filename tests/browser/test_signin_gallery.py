@@ -51,10 +51,13 @@ def test_signed_out_visitor_is_sent_to_sign_in_and_back(
     assert page.url.endswith("/models/pier/echo")
 
 
-def test_gallery_cards_search_and_kind_filter(pages: Pages) -> None:
+def test_gallery_cards_search_and_kind_filter(pages: Pages, pier_server: PierServer) -> None:
+    with pier_server.api() as client:
+        models = client.get("/v1/models").json()["results"]
+    total = len(models)
     page = pages.open("/")
     grid = page.get_by_role("list", name="Models")
-    expect(grid.get_by_role("listitem")).to_have_count(4)
+    expect(grid.get_by_role("listitem")).to_have_count(total)
 
     card = grid.get_by_role("listitem").filter(has_text="image-filter")
     expect(card).to_contain_text("Image")  # kind
@@ -62,20 +65,23 @@ def test_gallery_cards_search_and_kind_filter(pages: Pages) -> None:
     expect(card.locator("img")).to_have_count(1)  # the model's cover image
     expect(grid.get_by_role("listitem").filter(has_text="pier/echo")).to_contain_text("Echoes")
 
-    page.get_by_label("Search models").fill("stream")
+    page.get_by_label("Search models").fill("stream-words")
     expect(grid.get_by_role("listitem")).to_have_count(1)
     expect(grid).to_contain_text("stream-words")
-    assert "q=stream" in page.url
+    assert "q=stream-words" in page.url
 
     page.get_by_label("Search models").fill("")
     page.locator(".chips label", has_text="Image").click()
-    expect(grid.get_by_role("listitem")).to_have_count(1)
+    images = [m for m in models if m["kind"] == "image"]
+    expect(grid.get_by_role("listitem")).to_have_count(len(images))
     expect(grid).to_contain_text("image-filter")
+    for badge in grid.locator(".kind-badge").all_inner_texts():
+        assert badge.strip() == "Image"
 
     page.get_by_label("Search models").fill("no such model at all")
     expect(page.get_by_text("No model matches your search.")).to_be_visible()
     page.get_by_role("button", name="Clear filters").click()
-    expect(grid.get_by_role("listitem")).to_have_count(4)
+    expect(grid.get_by_role("listitem")).to_have_count(total)
 
     grid.get_by_role("link").filter(has_text="slow").click()
     expect(page.get_by_role("heading", name="pier/slow")).to_be_visible()
