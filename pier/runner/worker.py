@@ -192,8 +192,9 @@ class Worker:
             if self.state is S.STARTING:
                 self._to(S.DEFUNCT)
             raise
-        if self.state is S.STARTING:
-            self._to(S.READY)
+        if self.state is not S.STARTING:  # stop() came during setup
+            raise SetupFailed("The worker was stopped while the model was starting")
+        self._to(S.READY)
 
     def _setup_failed(self, message: str, logs: str) -> NoReturn:
         self._failure = (time.monotonic(), message, logs)
