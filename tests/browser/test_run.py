@@ -111,6 +111,8 @@ def test_server_validation_messages_land_next_to_their_fields(pages: Pages) -> N
 
 def test_text_streams_in_word_by_word(pages: Pages) -> None:
     page = pages.open("/models/pier/stream-words")
+    streams: list[str] = []
+    page.on("request", lambda r: streams.append(r.url) if "/streams/" in r.url else None)
     words = " ".join(f"word{i}" for i in range(12))
     page.get_by_role("textbox", name="Text", exact=True).fill(words)
     page.get_by_role("spinbutton", name="Delay").fill("0.3")
@@ -125,6 +127,7 @@ def test_text_streams_in_word_by_word(pages: Pages) -> None:
     expect(view.locator(".status-pill")).to_have_text("Succeeded", timeout=30_000)
     expect(output).to_have_text(words)
     expect(view.locator(".caret")).to_have_count(0)
+    assert streams, "the page did not follow the prediction's event stream"
 
 
 def test_cancel_a_running_prediction(pages: Pages, pier_server: PierServer) -> None:

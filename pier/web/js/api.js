@@ -98,7 +98,7 @@ export async function request(path, { method = "GET", body, headers = {}, signal
  * Pagination links are absolute; a server behind a proxy may report another
  * host, so keep only the path and query and ask our own origin.
  */
-function sameOrigin(path) {
+export function sameOrigin(path) {
   if (!/^https?:/i.test(path)) return path;
   const url = new URL(path);
   return url.pathname + url.search;

@@ -2,7 +2,7 @@
 // position, booting, running with a progress bar), elapsed time, Cancel,
 // live logs, the output as it arrives, and the metrics at the end.
 
-import { api } from "./api.js";
+import { api, sameOrigin } from "./api.js";
 import { announce, h, icon } from "./dom.js";
 import { clock, duration } from "./format.js";
 import { renderOutput } from "./output.js";
@@ -165,17 +165,8 @@ export function runView(prediction, { shape, signal, showLink = true, showMetric
     if (key !== lastOutputJson) {
       lastOutputJson = key;
       const streaming = live && shape && shape.kind === "text-stream";
-      const existingText = outputBox.querySelector(".text-output");
-      if (streaming && existingText && Array.isArray(p.output)) {
-        // Grow the text in place so selection and scroll survive each token.
-        existingText.firstChild.textContent = p.output.join("");
-      } else {
-        const rendered = renderOutput(p.output, { shape, live });
-        outputBox.replaceChildren(rendered || placeholder(p));
-        if (streaming && outputBox.querySelector(".text-output")) {
-          const t = outputBox.querySelector(".text-output");
-          if (t.firstChild.nodeType !== Node.TEXT_NODE) t.prepend(document.createTextNode(""));
-        }
+      if (!(streaming && Array.isArray(p.output) && growText(p.output.join("")))) {
+        outputBox.replaceChildren(renderOutput(p.output, { shape, live }) || placeholder(p));
       }
     }
 
@@ -196,6 +187,39 @@ export function runView(prediction, { shape, signal, showLink = true, showMetric
       clearInterval(ticker);
       onSettled(p);
     }
+  }
+
+  /**
+   * Grow the streaming text in place (selection and scroll survive each token). The event
+   * stream may be ahead of the last poll, so the longer of the two wins. False when there is
+   * no text box yet.
+   */
+  function growText(polled) {
+    const box = outputBox.querySelector(".text-output");
+    if (!box || box.firstChild.nodeType !== Node.TEXT_NODE) return false;
+    const text = streamed.length > polled.length && streamed.startsWith(polled) ? streamed : polled;
+    if (box.firstChild.textContent !== text) box.firstChild.textContent = text;
+    return true;
+  }
+
+  // Text models also stream over server-sent events (`urls.stream`, no token needed), so
+  // words show up as the model yields them; polling still carries status, logs and progress
+  // and is enough on its own if the stream fails.
+  let streamed = "";
+  function follow(p) {
+    if (!shape || shape.kind !== "text-stream" || !p.urls || !p.urls.stream || isTerminal(p)) return;
+    if (typeof EventSource === "undefined") return;
+    const source = new EventSource(sameOrigin(p.urls.stream));
+    const stop = () => source.close();
+    source.addEventListener("output", (e) => {
+      streamed += e.data;
+      if (!isTerminal(current) && !growText(Array.isArray(current.output) ? current.output.join("") : "")) {
+        outputBox.replaceChildren(renderOutput([streamed], { shape, live: true }));
+      }
+    });
+    source.addEventListener("done", stop);
+    source.addEventListener("error", stop); // a model error or a dropped connection: polling goes on
+    if (signal) signal.addEventListener("abort", stop);
   }
 
   function placeholder(p) {
@@ -246,5 +270,6 @@ export function runView(prediction, { shape, signal, showLink = true, showMetric
     },
   });
   update(prediction);
+  follow(prediction);
   return { element: root, get prediction() { return current; } };
 }
