@@ -158,7 +158,8 @@ class OutputEncoder:
     def store_path(self, source: pathlib.Path) -> str:
         source = source.absolute()
         if not source.is_file():
-            raise FileNotFoundError(f"The output file {source} does not exist")
+            problem = "is not a file" if source.exists() else "does not exist"
+            raise FileNotFoundError(f"The output path {source} {problem}")
         if source.parent == self.output_dir.absolute():
             return str(source)
         target = self._target(source.name)
