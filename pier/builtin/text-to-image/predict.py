@@ -1,0 +1,80 @@
+"""pier/text-to-image: a small text-conditioned diffusion model, run as a Cog predictor."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+
+import denoiser as D
+import torch
+from cog import BasePredictor, Input, Path
+from tqdm import tqdm
+
+HERE = Path(__file__).resolve().parent
+FORMATS = {"png": ("PNG", {}), "webp": ("WEBP", {"quality": 95}), "jpg": ("JPEG", {"quality": 95})}
+
+
+class Predictor(BasePredictor):
+    def setup(self) -> None:
+        self.diffusion = D.Diffusion.load(HERE / "denoiser.safetensors", D.pick_device())
+        print(f"Loaded the denoiser on {self.diffusion.device}")
+
+    def predict(
+        self,
+        prompt: str = Input(
+            description="What to draw: a colour and a shape (circle, square, triangle, star, "
+            "heart, cross, diamond, ring) or a digit, optionally a background (black, gray, "
+            "white). Example: 'a pink heart on a black background'.",
+            default="a red star on a black background",
+        ),
+        negative_prompt: str = Input(
+            description="What to steer away from (replaces the empty prompt in guidance).",
+            default="",
+        ),
+        width: int = Input(
+            description="Output width; the sample is upscaled.", default=512, ge=64, le=1280
+        ),
+        height: int = Input(
+            description="Output height; the sample is upscaled.", default=512, ge=64, le=1280
+        ),
+        num_inference_steps: int = Input(description="Denoising steps.", default=25, ge=1, le=100),
+        guidance_scale: float = Input(
+            description="Classifier-free guidance scale.", default=4.0, ge=1.0, le=10.0
+        ),
+        seed: int = Input(description="Random seed; leave empty for a random one.", default=None),
+        num_outputs: int = Input(description="How many images.", default=1, ge=1, le=4),
+        output_format: str = Input(
+            description="Image file format.", default="png", choices=["png", "webp", "jpg"]
+        ),
+    ) -> list[Path]:
+        seed = D.resolve_seed(seed)
+        samples = self.generate(
+            [prompt] * num_outputs, negative_prompt, num_inference_steps, guidance_scale, seed
+        )
+        out_dir = Path(tempfile.mkdtemp(prefix="text-to-image-"))
+        kind, options = FORMATS[output_format]
+        paths = []
+        for i, sample in enumerate(samples.numpy()):
+            path = out_dir / f"out-{i}.{output_format}"
+            D.fit(sample, width, height).save(path, kind, **options)
+            paths.append(path)
+        return paths
+
+    def generate(
+        self,
+        prompts: Sequence[str],
+        negative_prompt: str,
+        steps: int,
+        guidance: float,
+        seed: int,
+    ) -> torch.Tensor:
+        """Sample one 32x32 image per prompt in one batch: (n, 32, 32, 3) uint8."""
+        diffusion = self.diffusion
+        cond = diffusion.encode(prompts)
+        uncond = diffusion.encode([negative_prompt]).expand(len(prompts), -1)
+        noise = D.seeded_noise(len(prompts), diffusion.cfg.size, seed)
+        with tqdm(total=steps, desc="denoising") as bar:
+            images = diffusion.sample(
+                noise, cond, uncond, steps, guidance, on_step=lambda _: bar.update(1)
+            )
+        return D.to_uint8(images)

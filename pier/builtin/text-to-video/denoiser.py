@@ -1,0 +1,311 @@
+"""A small text-conditioned diffusion model: prompt encoder, U-Net denoiser and DDIM sampler.
+
+This file is shared by the three diffusion models (text-to-image, text-to-video,
+image-to-image). Each model directory carries its own byte-identical copy so that it
+builds on its own under Cog; tests/models/test_shared_code.py keeps the copies equal.
+
+The network predicts v (Salimans & Ho, 2022) under a cosine noise schedule. Sampling is
+DDIM with classifier-free guidance: the unconditional branch is the negative prompt, or the
+empty prompt, which the model saw in training through caption dropout.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
+
+WORD = re.compile(r"[a-z]+|\d")
+PAD, EMPTY = 0, 1
+
+
+@dataclass(frozen=True)
+class Config:
+    """Hyperparameters, stored as JSON in the weights file's metadata."""
+
+    vocab: tuple[str, ...]
+    size: int = 32
+    channels: tuple[int, ...] = (64, 128, 192)
+    text_dim: int = 96
+    text_layers: int = 2
+    max_tokens: int = 16
+    emb_dim: int = 192
+    timesteps: int = 1000
+
+
+class Tokenizer:
+    """Lowercase words mapped to ids; words the model never saw are dropped."""
+
+    def __init__(self, vocab: Sequence[str], max_tokens: int) -> None:
+        self.ids = {w: i + 2 for i, w in enumerate(vocab)}
+        self.max_tokens = max_tokens
+
+    def __call__(self, prompts: Sequence[str]) -> Tensor:
+        out = torch.full((len(prompts), self.max_tokens), PAD, dtype=torch.long)
+        for row, prompt in enumerate(prompts):
+            ids = [self.ids[w] for w in WORD.findall(prompt.lower()) if w in self.ids]
+            ids = ids[: self.max_tokens] or [EMPTY]
+            out[row, : len(ids)] = torch.tensor(ids)
+        return out
+
+
+class TextEncoder(nn.Module):
+    """Word embeddings, a few self-attention layers, mean-pooled to one vector."""
+
+    def __init__(self, cfg: Config) -> None:
+        super().__init__()
+        d = cfg.text_dim
+        self.embed = nn.Embedding(len(cfg.vocab) + 2, d)
+        self.pos = nn.Parameter(torch.zeros(cfg.max_tokens, d))
+        self.layers = nn.ModuleList(Block(d, heads=4) for _ in range(cfg.text_layers))
+        self.norm = nn.LayerNorm(d)
+
+    def forward(self, tokens: Tensor) -> Tensor:
+        mask = tokens != PAD
+        x = self.embed(tokens) + self.pos[: tokens.shape[1]]
+        for layer in self.layers:
+            x = layer(x, mask)
+        x = self.norm(x) * mask[..., None]
+        return x.sum(1) / mask.sum(1, keepdim=True)
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block over a padded token sequence."""
+
+    def __init__(self, d: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.norm1, self.norm2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        b, n, d = x.shape
+        q, k, v = self.qkv(self.norm1(x)).view(b, n, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
+        attn = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None, None, :])
+        x = x + self.proj(attn.transpose(1, 2).reshape(b, n, d))
+        return x + self.mlp(self.norm2(x))
+
+
+class ResBlock(nn.Module):
+    """Two 3x3 convolutions; the embedding sets a scale and shift between them."""
+
+    def __init__(self, cin: int, cout: int, emb_dim: int) -> None:
+        super().__init__()
+        self.norm1, self.norm2 = nn.GroupNorm(8, cin), nn.GroupNorm(8, cout)
+        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
+        self.film = nn.Linear(emb_dim, 2 * cout)
+        self.skip = nn.Conv2d(cin, cout, 1) if cin != cout else nn.Identity()
+
+    def forward(self, x: Tensor, emb: Tensor) -> Tensor:
+        h = self.conv1(F.silu(self.norm1(x)))
+        scale, shift = self.film(emb)[..., None, None].chunk(2, dim=1)
+        h = self.conv2(F.silu(self.norm2(h) * (1 + scale) + shift))
+        return h + self.skip(x)
+
+
+class SelfAttention2d(nn.Module):
+    def __init__(self, ch: int) -> None:
+        super().__init__()
+        self.norm = nn.GroupNorm(8, ch)
+        self.qkv, self.proj = nn.Conv2d(ch, 3 * ch, 1), nn.Conv2d(ch, ch, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        b, c, h, w = x.shape
+        q, k, v = self.qkv(self.norm(x)).view(b, 3, 4, c // 4, h * w).transpose(-1, -2).unbind(1)
+        out = F.scaled_dot_product_attention(q, k, v).transpose(-1, -2).reshape(b, c, h, w)
+        return x + self.proj(out)
+
+
+class UNet(nn.Module):
+    """A U-Net over 2x2 patches: 16x16, 8x8 and 4x4 grids, self-attention at 4x4.
+
+    Working on patches (pixel unshuffle) keeps the cost at a quarter of a pixel-level
+    network, which is what lets the text-to-video defaults run on two CPU cores.
+    """
+
+    def __init__(self, cfg: Config) -> None:
+        super().__init__()
+        c1, c2, c3 = cfg.channels
+        e = cfg.emb_dim
+        self.text = TextEncoder(cfg)
+        self.time_mlp = nn.Sequential(nn.Linear(64, e), nn.SiLU(), nn.Linear(e, e))
+        self.text_proj = nn.Linear(cfg.text_dim, e)
+        self.stem = nn.Conv2d(12, c1, 3, padding=1)
+        self.down1, self.down2 = ResBlock(c1, c1, e), ResBlock(c2, c2, e)
+        self.pool1 = nn.Conv2d(c1, c2, 3, stride=2, padding=1)
+        self.pool2 = nn.Conv2d(c2, c3, 3, stride=2, padding=1)
+        self.mid1, self.mid2 = ResBlock(c3, c3, e), ResBlock(c3, c3, e)
+        self.attn = SelfAttention2d(c3)
+        self.up2 = ResBlock(c3 + c2, c2, e)
+        self.up1 = ResBlock(c2 + c1, c1, e)
+        self.out = nn.Sequential(nn.GroupNorm(8, c1), nn.SiLU(), nn.Conv2d(c1, 12, 3, padding=1))
+
+    def embed(self, t: Tensor, text: Tensor) -> Tensor:
+        """t in [0, 1]; text is the pooled prompt vector from `self.text`."""
+        half = 32
+        freqs = torch.exp(-math.log(10_000) * torch.arange(half, device=t.device) / half)
+        angles = 1000 * t[:, None] * freqs[None]
+        temb = self.time_mlp(torch.cat([angles.sin(), angles.cos()], dim=1))
+        return F.silu(temb + self.text_proj(text))
+
+    def forward(self, x: Tensor, t: Tensor, text: Tensor) -> Tensor:
+        emb = self.embed(t, text)
+        h1 = self.down1(self.stem(F.pixel_unshuffle(x, 2)), emb)
+        h2 = self.down2(self.pool1(h1), emb)
+        h = self.mid1(self.pool2(h2), emb)
+        h = self.mid2(self.attn(h), emb)
+        h = F.interpolate(h, scale_factor=2.0, mode="nearest")
+        h = self.up2(torch.cat([h, h2], dim=1), emb)
+        h = F.interpolate(h, scale_factor=2.0, mode="nearest")
+        h = self.up1(torch.cat([h, h1], dim=1), emb)
+        return F.pixel_shuffle(self.out(h), 2)
+
+
+def alpha_sigma(t: Tensor) -> tuple[Tensor, Tensor]:
+    """Cosine schedule: signal and noise scales at continuous time t in [0, 1]."""
+    angle = (t.clamp(0, 1) * 0.985 + 0.0075) * math.pi / 2
+    return angle.cos(), angle.sin()
+
+
+def training_loss(model: UNet, images: Tensor, tokens: Tensor, gen: torch.Generator) -> Tensor:
+    """v-prediction MSE at uniformly drawn times."""
+    t = torch.rand(images.shape[0], generator=gen)
+    noise = torch.randn(images.shape, generator=gen)
+    a, s = (v[:, None, None, None] for v in alpha_sigma(t))
+    noisy = a * images + s * noise
+    target = a * noise - s * images
+    return F.mse_loss(model(noisy, t, model.text(tokens)), target)
+
+
+class Diffusion:
+    """A trained denoiser plus its tokenizer, ready to sample."""
+
+    def __init__(self, model: UNet, cfg: Config, device: torch.device) -> None:
+        self.model = model.to(device).eval()
+        self.cfg = cfg
+        self.device = device
+        self.tokenize = Tokenizer(cfg.vocab, cfg.max_tokens)
+
+    @classmethod
+    def load(cls, path: Path, device: torch.device) -> Diffusion:
+        tensors, meta = load_weights(path)
+        fields: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in json.loads(meta["config"]).items()
+        }
+        cfg = Config(**fields)
+        model = UNet(cfg)
+        model.load_state_dict({k: v.float() for k, v in tensors.items()})
+        return cls(model, cfg, device)
+
+    @torch.inference_mode()
+    def encode(self, prompts: Sequence[str]) -> Tensor:
+        return self.model.text(self.tokenize(prompts).to(self.device))
+
+    @torch.inference_mode()
+    def sample(
+        self,
+        noise: Tensor,
+        cond: Tensor,
+        uncond: Tensor,
+        steps: int,
+        guidance: float,
+        start: float = 1.0,
+        init: Tensor | None = None,
+        on_step: Callable[[int], None] | None = None,
+    ) -> Tensor:
+        """DDIM (eta = 0) from time `start` to 0; returns images in [-1, 1].
+
+        With `init` (images in [-1, 1]) and `start` < 1 this is SDEdit: `init` is noised to
+        time `start` with `noise` and then denoised under the prompt.
+        """
+        noise, cond, uncond = noise.to(self.device), cond.to(self.device), uncond.to(self.device)
+        times = torch.linspace(start, 0.0, steps + 1, device=self.device)
+        x = noise
+        if init is not None:
+            a, s = alpha_sigma(times[:1])
+            x = a * init.to(self.device) + s * noise
+        for i in range(steps):
+            t, t_next = times[i], times[i + 1]
+            v = self._guided_v(x, t.expand(x.shape[0]), cond, uncond, guidance)
+            a, s = alpha_sigma(t)
+            x0 = (a * x - s * v).clamp(-1, 1)
+            eps = (x - a * x0) / s
+            a_next, s_next = alpha_sigma(t_next)
+            x = a_next * x0 + s_next * eps
+            if on_step is not None:
+                on_step(i)
+        return x.clamp(-1, 1)
+
+    def _guided_v(self, x: Tensor, t: Tensor, cond: Tensor, uncond: Tensor, g: float) -> Tensor:
+        if g == 1.0:
+            return self.model(x, t, cond)
+        both = self.model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([cond, uncond]))
+        v_cond, v_uncond = both.chunk(2)
+        return v_uncond + g * (v_cond - v_uncond)
+
+
+def save_weights(model: UNet, cfg: Config, path: Path) -> None:
+    """Half-precision tensors plus the JSON config in the safetensors metadata."""
+    state = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(path), metadata={"config": json.dumps(asdict(cfg))})
+
+
+def load_weights(path: Path) -> tuple[dict[str, Tensor], dict[str, str]]:
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata() or {}
+    return load_file(str(path)), meta
+
+
+def pick_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def to_uint8(images: Tensor) -> Tensor:
+    """[-1, 1] NCHW floats to NHWC uint8 on the CPU."""
+    return ((images + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu()
+
+
+def resolve_seed(seed: int | None) -> int:
+    """The seed to use, drawn at random when none was given, and logged either way."""
+    if seed is None or seed < 0:
+        seed = int.from_bytes(os.urandom(4), "big") >> 1
+    print(f"Using seed: {seed}")
+    return seed
+
+
+def seeded_noise(n: int, size: int, seed: int) -> Tensor:
+    """Gaussian noise drawn on the CPU, so a seed gives the same image on any device."""
+    return torch.randn((n, 3, size, size), generator=torch.Generator().manual_seed(seed))
+
+
+def fit(sample: np.ndarray, width: int, height: int) -> Image.Image:
+    """Upscale a square HWC uint8 sample to width x height without distorting it.
+
+    The shorter side of the output shows the whole sample; the longer side is filled by
+    repeating the sample's edge pixels (the scenes have plain backgrounds).
+    """
+    side = sample.shape[0]
+    scale = min(width, height) / side
+    pad_x = max(0, round(width / scale) - side)
+    pad_y = max(0, round(height / scale) - side)
+    padded = np.pad(
+        sample,
+        ((pad_y // 2, pad_y - pad_y // 2), (pad_x // 2, pad_x - pad_x // 2), (0, 0)),
+        mode="edge",
+    )
+    return Image.fromarray(padded).resize((width, height), Image.Resampling.BICUBIC)

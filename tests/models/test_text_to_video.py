@@ -1,0 +1,63 @@
+"""pier/text-to-video: an H.264 mp4 of the asked size, length and rate, made of diffusion frames."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.models.conftest import call, import_predict, require
+
+SLUG = "text-to-video"
+
+
+@pytest.fixture(scope="module")
+def predictor(load_predictor: Any) -> Any:
+    return load_predictor(SLUG)
+
+
+def test_writes_h264_mp4_with_the_asked_shape(predictor: Any) -> None:
+    imageio = require("imageio.v2")
+    path = call(predictor, seed=2, width=250, height=120, video_length=9, infer_steps=4, fps=12)
+    assert path.suffix == ".mp4"
+    reader = imageio.get_reader(str(path), format="FFMPEG")
+    try:
+        meta = reader.get_meta_data()
+        frames = [frame for frame in reader]
+    finally:
+        reader.close()
+    assert meta["codec"] == "h264"
+    assert meta["fps"] == 12
+    assert len(frames) == 9
+    assert frames[0].shape == (120, 250, 3)  # odd sizes are rounded down to even
+
+
+def test_frames_change_smoothly_between_scenes(predictor: Any) -> None:
+    frames = predictor.frames("a red circle then a blue square", 24, 8, 6.0, 4).astype(float)
+    steps = np.abs(np.diff(frames, axis=0)).mean(axis=(1, 2, 3))
+    start_to_end = np.abs(frames[-1] - frames[0]).mean()
+    assert steps.max() < start_to_end / 2, (steps, start_to_end)
+    red, blue = frames[0].reshape(-1, 3), frames[-1].reshape(-1, 3)
+    assert (red[:, 0] - red[:, 2]).max() > 100  # some strongly red pixels at the start
+    assert (blue[:, 2] - blue[:, 0]).max() > 100  # and strongly blue ones at the end
+
+
+def test_one_frame_and_seed_reproducibility(predictor: Any) -> None:
+    a = predictor.frames("a white ring", 1, 3, 6.0, 9)
+    b = predictor.frames("a white ring", 1, 3, 6.0, 9)
+    assert a.shape == (1, 32, 32, 3)
+    assert np.array_equal(a, b)
+
+
+def test_walks_are_unit_variance_and_hold_the_scenes() -> None:
+    torch = require("torch")
+    module = import_predict(SLUG)
+    noise = module.noise_walk(50, 32, seed=0)
+    assert noise.shape == (50, 3, 32, 32)
+    assert abs(float(noise.std()) - 1) < 0.05
+    scenes = torch.eye(3, 4)
+    walk = module.conditioning_walk(scenes, 31)
+    assert torch.equal(walk[0], scenes[0]) and torch.equal(walk[-1], scenes[2])
+    assert torch.equal(walk[15], scenes[1])
+    assert torch.equal(module.conditioning_walk(scenes[:1], 5), scenes[:1].expand(5, -1))
