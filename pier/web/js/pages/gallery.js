@@ -72,8 +72,8 @@ export async function render({ view, query, signal, setTitle }) {
   const counts = Object.fromEntries(KINDS.map((k) => [k, models.filter((m) => matches(m, "", k)).length]));
   const kinds = KINDS.filter((k) => k !== "other" || counts.other);
   const chips = h(
-    "fieldset.chips",
-    h("legend.visually-hidden", "Kind of output"),
+    "div.chips",
+    { role: "radiogroup", "aria-label": "Kind of output" },
     ["", ...kinds].map((k) => {
       const id = `kind-${k || "all"}`;
       return h(
