@@ -28,3 +28,7 @@ app.command("predict")(client_commands.predict)
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

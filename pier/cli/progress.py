@@ -63,6 +63,8 @@ class RunDisplay:
                 self.out.write("".join(fresh))
                 self.out.flush()
                 self.printed_items = len(output)
+        if prediction["status"] == "succeeded" and prediction.get("progress"):
+            self._status(self._describe({**prediction, "status": "processing"}))
         self._status(self._describe(prediction))
 
     def _clear(self) -> None:

@@ -10,13 +10,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pier.runner.errors import SetupFailed
-from pier.runner.progress import parse_progress
-from pier.runner.worker import PredictionEvents, Worker
-
 from pier.dispatch.live import Live, Phase, Status
 from pier.dispatch.outputs import OutputSink
 from pier.files import FileError, scratch_dir
+from pier.runner.errors import SetupFailed
+from pier.runner.worker import PredictionEvents, Worker
 from pier.util import utcnow
 
 if TYPE_CHECKING:
@@ -219,9 +217,6 @@ class VersionPool:
 
     def _on_log(self, live: Live, text: str) -> None:
         live.set(logs=live.row["logs"] + text)
-        parsed = parse_progress(text)
-        if parsed is not None:
-            self._on_progress(live, *parsed)
         self.dispatcher.notify(live)
 
     def _on_progress(self, live: Live, percent: float, current: int, total: int) -> None:

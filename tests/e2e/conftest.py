@@ -72,6 +72,11 @@ class Server:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(10)
+        self._close()
+
+    def _close(self) -> None:
+        if self.process and self.process.stdout:
+            self.process.stdout.close()
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -80,6 +85,7 @@ class Server:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self._close()
 
 
 @pytest.fixture

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -38,15 +40,24 @@ def add(server: Server, directory: Path, name: str) -> str:
     return done.stdout.strip().split(":")[1].split()[0]
 
 
-@pytest.fixture
-def client(server_factory: type[Server], tmp_path: Path) -> replicate.Client:
-    server = server_factory(tmp_path / "data").start("--no-builtin-models")
-    for slug in ("echo", "stream-words", "slow", "image-filter"):
-        add(server, BUILTIN / slug, f"pier/{slug}")
-    add(server, model_dir(tmp_path, "exc_in_predict.py"), "test/fails")
-    client = replicate.Client(api_token=server.token, base_url=server.url)
-    client.pier_server = server  # type: ignore[attr-defined]
-    return client
+# The client library keeps its httpx connections open until garbage collection.
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[replicate.Client]:
+    tmp = tmp_path_factory.mktemp("client")
+    server = Server(tmp / "data").start("--no-builtin-models")
+    try:
+        for slug in ("echo", "stream-words", "slow", "image-filter"):
+            add(server, BUILTIN / slug, f"pier/{slug}")
+        add(server, model_dir(tmp, "exc_in_predict.py"), "test/fails")
+        client = replicate.Client(api_token=server.token, base_url=server.url)
+        client.pier_server = server  # type: ignore[attr-defined]
+        yield client
+    finally:
+        server.stop()
+        gc.collect()  # let the client's leftover connections close inside this module
 
 
 def test_run_by_model_and_by_version(client: replicate.Client) -> None:
