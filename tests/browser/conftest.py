@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, PierServer
+from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, LIGHT_MODELS, PierServer
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -52,7 +52,7 @@ def playwright_api() -> Any:
 @pytest.fixture(scope="session")
 def pier_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PierServer]:
     _require_browser()
-    server = PierServer(tmp_path_factory.mktemp("pier-browser") / "data").start()
+    server = PierServer(tmp_path_factory.mktemp("pier-browser") / "data").start(LIGHT_MODELS)
     yield server
     server.stop()
 

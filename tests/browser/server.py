@@ -16,6 +16,10 @@ from typing import Any
 
 import httpx
 
+PIER = [sys.executable, "-c", "from pier.cli.main import main; main()"]
+BUILTIN = Path(__file__).resolve().parents[2] / "pier" / "builtin"
+# The small built-in models the browser tests drive (fast, no weights, no example runs).
+LIGHT_MODELS = ("echo", "stream-words", "image-filter", "slow")
 CHROMIUM = os.environ.get("PIER_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -40,20 +44,18 @@ class PierServer:
     login_link: str = ""
     output: list[str] = field(default_factory=list)
 
-    def start(self, timeout: float = 90.0) -> PierServer:
+    def start(self, models: tuple[str, ...] | None = None, timeout: float = 90.0) -> PierServer:
+        """Start the server. `models`: built-in model folders to register instead of all of
+        them (each with `pier models add`), which skips the slow ones and their examples."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("PIER_")}
         env["PYTHONUNBUFFERED"] = "1"
+        extra = []
+        if models is not None:
+            for folder in models:
+                self.cli("models", "add", str(BUILTIN / folder), "--name", f"pier/{folder}")
+            extra.append("--no-builtin-models")
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from pier.cli.main import main; main()",
-                "serve",
-                "--port",
-                "0",
-                "--data-dir",
-                str(self.data_dir),
-            ],
+            [*PIER, "serve", "--port", "0", "--data-dir", str(self.data_dir), *extra],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -66,7 +68,23 @@ class PierServer:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError("pier serve did not start:\n" + "".join(self.output))
+        if not self.token:  # an earlier `pier models add` made the admin token and saved it
+            self.token = (self.data_dir / "admin-token").read_text().strip()
         return self
+
+    def cli(self, *args: str) -> str:
+        """Run a `pier` command against this server's data dir; its standard output."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PIER_")}
+        done = subprocess.run(
+            [*PIER, *args, "--data-dir", str(self.data_dir)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"pier {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+        return done.stdout
 
     def _read(self, ready: threading.Event) -> None:
         assert self.process and self.process.stdout
@@ -78,7 +96,7 @@ class PierServer:
                 self.token = match.group(1)
             if match := re.search(r"(https?://\S+/login\?code=\S+)", line):
                 self.login_link = match.group(1)
-            if self.url and self.token and self.login_link:
+            if self.url and self.login_link:
                 ready.set()
 
     def stop(self) -> None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,17 +17,12 @@ ECHO = Path(__file__).resolve().parents[2] / "pier" / "builtin" / "echo"
 
 def add_version(server: PierServer, directory: Path, name: str) -> str:
     """Register `directory` as a new version of `name` with `pier models add`; its id."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIER_")}
-    done = subprocess.run(
-        [sys.executable, "-c", "from pier.cli.main import main; main()", "models", "add"]
-        + [str(directory), "--name", name, "--data-dir", str(server.data_dir)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
+    return (
+        server.cli("models", "add", str(directory), "--name", name)
+        .strip()
+        .split(":")[-1]
+        .split()[0]
     )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip().split(":")[-1].split()[0]
 
 
 def test_version_picker_runs_the_chosen_version(

@@ -119,6 +119,7 @@ function numberWidget(field, ids, onChange) {
     id: ids.input,
     name: field.name,
     ...numberAttrs(field),
+    placeholder: field.widget === "seed" && !field.required ? "Random when empty" : undefined,
     "aria-describedby": describedBy(ids),
     "aria-required": field.required ? "true" : undefined,
     oninput: () => {

@@ -20,8 +20,8 @@ export function renderOutput(output, { shape = { kind: "json" }, live = false } 
   if (Array.isArray(output)) {
     if (output.length && output.every(isFileUrl)) return filesOutput(output);
     if (output.length > 2 && output.every((x) => typeof x === "number")) return vectorOutput(output);
-    if (output.length && output.every((x) => Array.isArray(x) && x.every((y) => typeof y === "number"))) {
-      return h("div.stack", output.map((v) => vectorOutput(v)));
+    if (output.length && output.every((x) => Array.isArray(x) && x.length && x.every((y) => typeof y === "number"))) {
+      return vectorList(output);
     }
   }
   return jsonOutput(output);
@@ -33,7 +33,16 @@ function textOutput(text, live) {
   return h("div.output-block", body, h("div.output-tools", copy));
 }
 
-function vectorOutput(values) {
+// Many vectors (a batch of embeddings): plot the first few, and keep all of them in the JSON.
+const SHOWN_VECTORS = 12;
+
+function vectorList(vectors) {
+  const shown = vectors.slice(0, SHOWN_VECTORS).map((v, i) => vectorOutput(v, `Vector ${i + 1} of ${vectors.length}: `));
+  const more = vectors.length > SHOWN_VECTORS ? h("p.muted", `${vectors.length - SHOWN_VECTORS} more in the JSON below.`) : null;
+  return h("div.stack", shown, more, jsonOutput(vectors, { collapsed: true, label: `All ${vectors.length} vectors as JSON` }));
+}
+
+function vectorOutput(values, prefix = "") {
   const min = Math.min(...values);
   const max = Math.max(...values);
   const norm = Math.sqrt(values.reduce((s, v) => s + v * v, 0));
@@ -55,9 +64,9 @@ function vectorOutput(values) {
   const fmt = (n) => Number(n.toPrecision(4));
   return h(
     "div.vector-output",
-    h("p.vector-summary", h("strong", `${values.length}-dimensional vector`), ` · min ${fmt(min)} · max ${fmt(max)} · norm ${fmt(norm)}`),
+    h("p.vector-summary", h("strong", `${prefix}${values.length}-dimensional vector`), ` · min ${fmt(min)} · max ${fmt(max)} · norm ${fmt(norm)}`),
     svg,
-    jsonOutput(values, { collapsed: true, label: "All values" }),
+    prefix ? null : jsonOutput(values, { collapsed: true, label: "All values" }),
   );
 }
 

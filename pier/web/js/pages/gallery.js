@@ -15,11 +15,15 @@ export function kindBadge(kind) {
 
 export function coverFor(model, { large = false } = {}) {
   const kind = KINDS.includes(model.kind) ? model.kind : "other";
-  if (model.cover_image_url) {
-    return h(`div.cover${large ? ".large" : ""}`, h("img", { src: model.cover_image_url, alt: "", loading: "lazy", decoding: "async" }));
-  }
-  // No cover: a tinted panel with the kind's icon and the model's initial.
-  return h(`div.cover.placeholder.kind-${kind}${large ? ".large" : ""}`, { "aria-hidden": "true" }, icon(kind), h("span.cover-initial", model.name.slice(0, 1).toUpperCase()));
+  // No cover, or one that does not load: a tinted panel with the kind's icon and the initial.
+  const placeholder = () =>
+    h(`div.cover.placeholder.kind-${kind}${large ? ".large" : ""}`, { "aria-hidden": "true" }, icon(kind), h("span.cover-initial", model.name.slice(0, 1).toUpperCase()));
+  if (!model.cover_image_url) return placeholder();
+  const cover = h(
+    `div.cover${large ? ".large" : ""}`,
+    h("img", { src: model.cover_image_url, alt: "", loading: "lazy", decoding: "async", onerror: () => cover.replaceWith(placeholder()) }),
+  );
+  return cover;
 }
 
 function card(model) {
