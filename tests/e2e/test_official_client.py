@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import io
 import subprocess
 import sys
@@ -40,10 +39,6 @@ def add(server: Server, directory: Path, name: str) -> str:
     return done.stdout.strip().split(":")[1].split()[0]
 
 
-# The client library keeps its httpx connections open until garbage collection.
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-
-
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[replicate.Client]:
     tmp = tmp_path_factory.mktemp("client")
@@ -55,9 +50,9 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[replicate.Clien
         client = replicate.Client(api_token=server.token, base_url=server.url)
         client.pier_server = server  # type: ignore[attr-defined]
         yield client
+        client._client.close()
     finally:
         server.stop()
-        gc.collect()  # let the client's leftover connections close inside this module
 
 
 def test_run_by_model_and_by_version(client: replicate.Client) -> None:
@@ -137,4 +132,5 @@ def test_bad_token_is_rejected(client: replicate.Client) -> None:
     bad = replicate.Client(api_token="wrong", base_url=server.url)
     with pytest.raises(ReplicateError) as error:
         bad.run("pier/echo", input={"text": "x"})
+    bad._client.close()
     assert "status: 401" in str(error.value)
