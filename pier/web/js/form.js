@@ -56,6 +56,7 @@ export function buildForm(fields, { onRun, onChange = () => {}, runLabel = "Run"
   const blocks = fields.map((field) =>
     fieldBlock(field, (f) => {
       validateOne(byName.get(f.name), !attempted);
+      if (!summary.hidden) pruneSummary();
       onChange();
     }),
   );
@@ -127,6 +128,17 @@ export function buildForm(fields, { onRun, onChange = () => {}, runLabel = "Run"
     return input;
   }
 
+  /** Drop fixed fields from the summary (and hide it once all are fixed). */
+  function pruneSummary() {
+    const open = [...summary.querySelectorAll("li[data-name]")].filter((li) => {
+      const block = byName.get(li.dataset.name);
+      return !block || !block.error.hidden;
+    });
+    const listed = summary.querySelectorAll("li[data-name]").length;
+    if (open.length === listed) return;
+    showSummary(open.map((li) => [li.dataset.name, li.dataset.message]));
+  }
+
   function showSummary(problems) {
     if (!problems.length) {
       summary.hidden = true;
@@ -143,6 +155,7 @@ export function buildForm(fields, { onRun, onChange = () => {}, runLabel = "Run"
           const title = block ? block.field.title : name;
           return h(
             "li",
+            { dataset: { name, message } },
             block
               ? h("a", { href: `#${name}`, onclick: (e) => (e.preventDefault(), block.widget.focus()) }, title)
               : h("span", title),

@@ -6,7 +6,7 @@ import { h, icon, mount } from "../dom.js";
 import { ago, dateTime, duration, predictionDuration, shortId } from "../format.js";
 import { isFileUrl, mediaKind } from "../media.js";
 import { setQuery } from "../router.js";
-import { isTerminal, phaseOf } from "../watch.js";
+import { isTerminal, phaseOf, secondsBetween } from "../watch.js";
 
 /** A small preview of a prediction's output: first image, a line of text, or an icon. */
 export function thumbnail(p) {
@@ -44,7 +44,7 @@ function row(p) {
       h("span.h-model", h("span.h-model-name", p.model || "—"), h("span.h-id.muted", shortId(p.id, 10))),
       h("span.h-status", statusPill(p)),
       h("span.h-created", { title: dateTime(p.created_at) }, h("span.visually-hidden", "Created "), ago(p.created_at)),
-      h("span.h-duration", h("span.visually-hidden", "Duration "), d === null ? (isTerminal(p) ? "—" : "…") : duration(d)),
+      h("span.h-duration", h("span.visually-hidden", "Duration "), d !== null ? duration(d) : isTerminal(p) ? "—" : `${duration(secondsBetween(p.started_at || p.created_at))} so far`),
     ),
   );
 }
