@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,7 @@ def test_code_tab_matches_the_form_and_its_code_runs(
     page.get_by_role("tab", name="cURL").click()
     curl = page.get_by_label("cURL code (shell)").inner_text()
     assert f"{pier_server.url}/v1/predictions" in curl
+    assert shutil.which("curl"), "running the cURL code needs curl (apt-get install curl)"
     shell = subprocess.run(
         ["bash", "-c", curl],
         env={"PATH": "/usr/bin:/bin", "REPLICATE_API_TOKEN": pier_server.token},
