@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pier.runner.inspect import inspect_model
 
+from pier.runner.inspect import inspect_model
 from pier.store import Row, Store
 from pier.util import utcnow
 

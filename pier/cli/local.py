@@ -10,14 +10,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from pier.cli.inputs import InputError, coerce_inputs
+from pier.dispatch.outputs import FILE_KEY
+from pier.registry import ModelDir
 from pier.runner.errors import SetupFailed
 from pier.runner.inspect import inspect_model
 from pier.runner.worker import PredictionEvents, Worker
 from pier.sdk.validate import validate_input
-
-from pier.cli.inputs import InputError, coerce_inputs
-from pier.dispatch.outputs import FILE_KEY
-from pier.registry import ModelDir
 
 
 def _save_files(value: Any, output_dir: Path, saved: list[Path]) -> Any:

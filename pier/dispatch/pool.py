@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import os
 import shutil
 import time
 from pathlib import Path
@@ -21,6 +22,17 @@ if TYPE_CHECKING:
     from pier.dispatch.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
+
+
+def _empty(folder: Path) -> None:
+    """Remove what a prediction left in its slot's folder (cheap when it left nothing)."""
+    for name in os.listdir(folder):
+        path = folder / name
+        if path.is_dir() and not path.is_symlink():
+            if os.listdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def file_fields(schema: dict[str, Any]) -> dict[str, bool]:
@@ -102,11 +114,18 @@ class VersionPool:
 
     # -- running -----------------------------------------------------------------------------
     async def _slot(self, worker: Worker) -> None:
+        workdir = scratch_dir(self.dispatcher.scratch_root)
+        try:
+            await self._serve(worker, workdir)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    async def _serve(self, worker: Worker, workdir: Path) -> None:
         while True:
             live = await self._next()
             self.busy += 1
             try:
-                await self._execute(worker, live)
+                await self._execute(worker, live, workdir)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a platform bug must not take the slot down
@@ -116,7 +135,7 @@ class VersionPool:
             finally:
                 self.busy -= 1
 
-    async def _execute(self, worker: Worker, live: Live) -> None:
+    async def _execute(self, worker: Worker, live: Live, workdir: Path) -> None:
         if live.status.terminal:
             return
         if worker.state.name != "READY":
@@ -136,12 +155,14 @@ class VersionPool:
         self.running[live.id] = (live, worker)
         self.dispatcher.notify(live)  # listeners (webhook `start`, streams) see it start
         workdir = scratch_dir(self.dispatcher.scratch_root)
+        # The `processing` write is queued, not awaited: the model starts at once, and the final
+        # write, queued later, is applied after it.
+        self.dispatcher.store.queue_prediction_update(live.id, **live.take_dirty())
         try:
-            await self.dispatcher.persist(live)
             await self._predict(worker, live, workdir)
         finally:
             self.running.pop(live.id, None)
-            shutil.rmtree(workdir, ignore_errors=True)
+            _empty(workdir)
 
     async def _predict(self, worker: Worker, live: Live, workdir: Path) -> None:
         try:
@@ -166,7 +187,7 @@ class VersionPool:
             on_metric=lambda name, value: live.row["metrics"].__setitem__(name, value),
         )
         output_dir = workdir / "out"
-        output_dir.mkdir()
+        output_dir.mkdir(exist_ok=True)
         started = time.monotonic()
         result = await worker.predict(
             live.id,
@@ -194,7 +215,7 @@ class VersionPool:
         if not self.file_fields:
             return inputs
         fetch_dir = workdir / "in"
-        fetch_dir.mkdir()
+        fetch_dir.mkdir(exist_ok=True)
         fetcher, account = self.dispatcher.fetcher, live.row["account_id"]
         for name, many in self.file_fields.items():
             value = inputs.get(name)

@@ -5,33 +5,28 @@ Rows come back as plain dicts; the API layer shapes them into Replicate's object
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import secrets
+import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from pier.store import migrate
+from pier.store.engine import ThreadedEngine
 from pier.store.tables import accounts, files, login_codes, models, predictions, tokens, versions
 from pier.util import new_id, utcnow
 
 Row = dict[str, Any]
+MODEL_CACHE_SECONDS = 1.0
 
 
 def hash_secret(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
-
-
-def async_url(url: str) -> str:
-    if url.startswith("sqlite:///"):
-        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
-    if url.startswith(("postgresql://", "postgres://")):
-        return "postgresql+asyncpg://" + url.split("://", 1)[1]
-    return url
 
 
 def _aware(row: Row) -> Row:
@@ -42,21 +37,12 @@ def _aware(row: Row) -> Row:
     return row
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
-
-
 class Store:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine: AsyncEngine = create_async_engine(async_url(url))
-        if self.engine.dialect.name == "sqlite":
-            sa.event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.db = ThreadedEngine(migrate.sync_url(url))
+        self._model_cache: dict[tuple[str, str], tuple[float, Row | None]] = {}
+        self._version_cache: dict[tuple[str, str], Row] = {}
 
     @classmethod
     async def open(cls, url: str) -> Store:
@@ -64,25 +50,24 @@ class Store:
         return cls(url)
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        await self.db.close()
 
     # -- low-level helpers -------------------------------------------------------------------
     async def _one(self, query: sa.Select[Any]) -> Row | None:
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(query)).mappings().first()
-        return _aware(dict(row)) if row else None
+        def run(conn: sa.Connection) -> Row | None:
+            row = conn.execute(query).mappings().first()
+            return _aware(dict(row)) if row else None
+
+        return await self.db.read(run)
 
     async def _all(self, query: sa.Select[Any]) -> list[Row]:
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).mappings().all()
-        return [_aware(dict(r)) for r in rows]
+        def run(conn: sa.Connection) -> list[Row]:
+            return [_aware(dict(r)) for r in conn.execute(query).mappings()]
+
+        return await self.db.read(run)
 
     async def _write(self, *statements: sa.Executable) -> int:
-        async with self.engine.begin() as conn:
-            count = 0
-            for statement in statements:
-                count += (await conn.execute(statement)).rowcount or 0
-        return count
+        return await self.db.write(*statements)
 
     # -- accounts and tokens -----------------------------------------------------------------
     async def create_account(self, username: str, name: str | None = None) -> Row:
@@ -162,8 +147,25 @@ class Store:
         )
 
     async def get_model(self, owner: str, name: str, account_id: str | None = None) -> Row | None:
-        query = sa.select(models) if account_id is None else self._visible_models(account_id)
-        return await self._one(query.where(models.c.owner == owner, models.c.name == name))
+        """A model by owner/name, if `account_id` (when given) may see it.
+
+        Cached for MODEL_CACHE_SECONDS: this is on every prediction's path. Changes made by this
+        process clear the cache at once; changes from another process (`pier models add`) show
+        within that time.
+        """
+        key = (owner, name)
+        hit = self._model_cache.get(key)
+        now = time.monotonic()
+        if hit is None or hit[0] < now:
+            query = sa.select(models).where(models.c.owner == owner, models.c.name == name)
+            hit = (now + MODEL_CACHE_SECONDS, await self._one(query))
+            self._model_cache[key] = hit
+        model = hit[1]
+        if model is None or account_id is None:
+            return None if model is None else dict(model)
+        if model["account_id"] != account_id and model["visibility"] != "public":
+            return None
+        return dict(model)
 
     async def get_model_by_id(self, model_id: str) -> Row | None:
         return await self._one(sa.select(models).where(models.c.id == model_id))
@@ -185,6 +187,7 @@ class Store:
         return await self._all(query.order_by(models.c.owner, models.c.name).limit(limit))
 
     async def create_model(self, account_id: str, owner: str, name: str, **fields: Any) -> Row:
+        self._model_cache.clear()
         row = {
             "id": new_id(),
             "account_id": account_id,
@@ -200,9 +203,11 @@ class Store:
         return row
 
     async def update_model(self, model_id: str, **fields: Any) -> None:
+        self._model_cache.clear()
         await self._write(models.update().where(models.c.id == model_id).values(**fields))
 
     async def add_version(self, row: Row) -> None:
+        self._model_cache.clear()
         await self._write(
             versions.insert().values(**row),
             models.update()
@@ -211,9 +216,15 @@ class Store:
         )
 
     async def get_version(self, model_id: str, version_id: str) -> Row | None:
-        return await self._one(
+        key = (model_id, version_id)
+        if key in self._version_cache:  # versions are immutable
+            return self._version_cache[key]
+        row = await self._one(
             sa.select(versions).where(versions.c.model_id == model_id, versions.c.id == version_id)
         )
+        if row is not None:
+            self._version_cache[key] = row
+        return row
 
     async def find_version(self, version_id: str, account_id: str) -> tuple[Row, Row] | None:
         """A version by bare id among the models an account can see: (model, version)."""
@@ -250,6 +261,12 @@ class Store:
             models.update()
             .where(models.c.id == row["model_id"])
             .values(run_count=models.c.run_count + 1),
+        )
+
+    def queue_prediction_update(self, prediction_id: str, **fields: Any) -> asyncio.Future[int]:
+        """Queue an update now without waiting for it; later writes are applied after it."""
+        return self.db.submit(
+            predictions.update().where(predictions.c.id == prediction_id).values(**fields)
         )
 
     async def update_prediction(self, prediction_id: str, **fields: Any) -> int:
