@@ -146,7 +146,7 @@ async def register(
         "description": meta.get("description"),
         "kind": meta.get("kind") or guess_kind(schema),
         "readme": readme.read_text() if readme.is_file() else None,
-        "cover_image": str(target / meta["cover_image"]) if meta.get("cover_image") else None,
+        "cover_image": _cover(target, meta.get("cover_image")),
         "example_input": meta.get("example"),
     }
     if model is None:
@@ -171,6 +171,11 @@ async def register(
     await store.add_version(version)
     model["latest_version_id"] = version_id
     return model, version, True
+
+
+def _cover(directory: Path, name: object) -> str | None:
+    path = directory / str(name) if name else None
+    return str(path) if path is not None and path.is_file() else None
 
 
 def guess_kind(schema: dict[str, Any]) -> str:

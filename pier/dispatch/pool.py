@@ -56,6 +56,7 @@ class VersionPool:
         self.wakeup = asyncio.Condition()
         self.running: dict[str, tuple[Live, Worker]] = {}
         self.busy = 0  # slots holding a prediction, booting or running
+        self.started: dict[str, float] = {}  # running prediction id -> monotonic start
         self.workers = [
             Worker(
                 Path(version["path"]),
@@ -93,7 +94,12 @@ class VersionPool:
         ahead = index + self.busy
         wait = None
         if self.average_time is not None:
-            wait = round(ahead * self.average_time / len(self.workers), 3)
+            now = time.monotonic()
+            left_running = sum(
+                max(0.0, self.average_time - (now - started)) for started in self.started.values()
+            )
+            work = index * self.average_time + left_running
+            wait = round(work / len(self.workers), 3)
         return {
             "position": index + 1,
             "ahead": ahead,
@@ -138,7 +144,8 @@ class VersionPool:
     async def _execute(self, worker: Worker, live: Live, workdir: Path) -> None:
         if live.status.terminal:
             return
-        if worker.state.name != "READY":
+        booted_here = worker.state.name != "READY"
+        if booted_here:
             live.phase = Phase.BOOTING
             self.dispatcher.notify(live)
         try:
@@ -150,9 +157,11 @@ class VersionPool:
             return
         if live.status.terminal:  # canceled while the model was booting
             return
-        live.setup_time = worker.setup_time
+        if booted_here:  # setup time counts only for the prediction that waited for it
+            live.setup_time = worker.setup_time
         live.move_to(Status.PROCESSING, started_at=utcnow())
         self.running[live.id] = (live, worker)
+        self.started[live.id] = time.monotonic()
         self.dispatcher.notify(live)  # listeners (webhook `start`, streams) see it start
         workdir = scratch_dir(self.dispatcher.scratch_root)
         # The `processing` write is queued, not awaited: the model starts at once, and the final
@@ -162,6 +171,7 @@ class VersionPool:
             await self._predict(worker, live, workdir)
         finally:
             self.running.pop(live.id, None)
+            self.started.pop(live.id, None)
             _empty(workdir)
 
     async def _predict(self, worker: Worker, live: Live, workdir: Path) -> None:

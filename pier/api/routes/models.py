@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import APIRouter, Request
 from starlette.responses import FileResponse, Response
 
@@ -101,6 +103,6 @@ async def delete_version(owner: str, name: str, version_id: str) -> Response:
 @router.get("/covers/{model_id}")
 async def cover(model_id: str, svc: ServicesDep) -> Response:
     model = await svc.store.get_model_by_id(model_id)
-    if model is None or not model.get("cover_image"):
+    if model is None or not model.get("cover_image") or not Path(model["cover_image"]).is_file():
         raise not_found("Cover image")
     return FileResponse(model["cover_image"], headers={"Cache-Control": "public, max-age=3600"})
