@@ -89,6 +89,7 @@ def _validate(version: Row, payload: Any) -> tuple[dict[str, Any], dict[str, Any
 
 async def _create(request: Request, svc: ServicesDep, account: Row, model: Row | None) -> Response:
     body = await json_body(request)
+    version: Row | None
     if model is None:
         model, version = await _resolve_version(svc, account, body.get("version"))
     else:
