@@ -12,8 +12,9 @@ class Predictor(BasePredictor):
         image: Path = Input(description="Image to transform"),
         filter: str = Input(description="What to do to it", choices=FILTERS, default="blur"),
         strength: float = Input(description="Blur radius in pixels", default=4.0, ge=0, le=50),
-        output_format: str = Input(description="File format", choices=["png", "webp", "jpg"],
-                                   default="png"),
+        output_format: str = Input(
+            description="File format", choices=["png", "webp", "jpg"], default="png"
+        ),
     ) -> Path:
         picture = Image.open(image).convert("RGB")
         if filter == "blur":
