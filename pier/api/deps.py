@@ -6,6 +6,7 @@ import base64
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any
 
 import httpx
@@ -74,11 +75,24 @@ def encode_cursor(value: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> Any:
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    """A cursor is a pair of strings (a sort key and an id), as encode_cursor made it."""
+    invalid = ApiError(400, "The cursor is not valid; use the `next` URL as given.")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return json.loads(base64.urlsafe_b64decode(padded.encode()))
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError) as exc:
+        raise invalid from exc
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
+        raise invalid
+    return value[0], value[1]
+
+
+def decode_time_cursor(cursor: str) -> tuple[datetime, str]:
+    stamp, last_id = decode_cursor(cursor)
+    try:
+        return datetime.fromisoformat(stamp), last_id
+    except ValueError as exc:
         raise ApiError(400, "The cursor is not valid; use the `next` URL as given.") from exc
 
 

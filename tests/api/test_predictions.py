@@ -227,3 +227,28 @@ async def test_list_is_paginated_newest_first_with_absolute_next(pier: Pier) -> 
         assert second["next"] is None
     finally:
         routes.PAGE_SIZE = saved
+
+
+async def test_odd_requests_never_500(pier: Pier) -> None:
+    await pier.add_builtin("echo")
+    await pier.add_builtin("image-filter")
+    cases = [
+        ("POST", "/v1/predictions", {"version": 5, "input": {}}, 422),
+        ("POST", "/v1/predictions", {"version": "pier/echo", "input": [1]}, 422),
+        ("POST", "/v1/models/pier/image-filter/predictions", {"input": {"image": "ftp://x"}}, 422),
+        ("GET", "/v1/predictions?cursor=garbage", None, 400),
+        ("GET", "/v1/predictions?cursor=WyJ4Il0", None, 400),
+        ("GET", "/v1/models?cursor=%%%", None, 400),
+        ("POST", "/v1/files", None, 415),
+        ("POST", "/auth/login", {"code": 5}, 400),
+        ("PATCH", "/v1/predictions", None, 405),
+    ]
+    for method, path, body, status in cases:
+        response = await pier.client.request(method, path, json=body)
+        assert response.status_code == status, (path, response.text)
+        assert response.json()["status"] == status
+    broken = await pier.create(
+        "pier/image-filter", {"image": "http://127.0.0.1:9/nothing.png"}, wait=30
+    )
+    assert broken.json()["status"] == "failed"
+    assert "Downloading http://127.0.0.1:9/nothing.png failed" in broken.json()["error"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from starlette.datastructures import UploadFile
 from starlette.responses import FileResponse, Response
 
 from pier.api import serialize
-from pier.api.deps import AccountDep, ServicesDep, decode_cursor, encode_cursor
+from pier.api.deps import AccountDep, ServicesDep, decode_time_cursor, encode_cursor
 from pier.api.errors import ApiError, not_found
 from pier.api.jsonresponse import json_response
 from pier.files import FileTooLarge
@@ -78,8 +77,7 @@ async def create_file(request: Request, svc: ServicesDep, account: AccountDep) -
 async def list_files(svc: ServicesDep, account: AccountDep, cursor: str | None = None) -> Response:
     before = None
     if cursor:
-        stamp, last_id = decode_cursor(cursor)
-        before = (datetime.fromisoformat(stamp), last_id)
+        before = decode_time_cursor(cursor)
     rows = await svc.store.list_files(account["id"], before, PAGE_SIZE + 1)
     next_url = None
     if len(rows) > PAGE_SIZE:

@@ -30,8 +30,8 @@ async def render_model(svc: ServicesDep, model: Row) -> dict[str, object]:
 
 
 async def _page(svc: ServicesDep, account: Row, cursor: str | None, search: str | None) -> Response:
-    after = tuple(decode_cursor(cursor)) if cursor else None
-    rows = await svc.store.list_models(account["id"], after, PAGE_SIZE + 1, search)  # type: ignore[arg-type]
+    after = decode_cursor(cursor) if cursor else None
+    rows = await svc.store.list_models(account["id"], after, PAGE_SIZE + 1, search)
     next_url = None
     if len(rows) > PAGE_SIZE:
         rows = rows[:PAGE_SIZE]

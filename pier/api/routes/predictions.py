@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from pier.api import serialize
-from pier.api.deps import AccountDep, ServicesDep, decode_cursor, encode_cursor, json_body
+from pier.api.deps import AccountDep, ServicesDep, decode_time_cursor, encode_cursor, json_body
 from pier.api.errors import ApiError, not_found
 from pier.api.jsonresponse import json_response
 from pier.dispatch import Live, Status
-from pier.sdk.validate import format_invalid_fields, validate_input
+from pier.dispatch.pool import file_fields
+from pier.sdk.validate import InvalidField, format_invalid_fields, validate_input
 from pier.store import Row
 from pier.stream import new_stream_token
 from pier.util import new_id, utcnow
@@ -47,8 +47,10 @@ async def _resolve_version(svc: ServicesDep, account: Row, ref: Any) -> tuple[Ro
         "The specified version does not exist (or perhaps you don't have permission to use it?)",
         "Invalid version or not permitted",
     )
-    if not isinstance(ref, str):
+    if ref is None:
         raise ApiError(422, "- version is required\n", "Input validation failed")
+    if not isinstance(ref, str):
+        raise ApiError(422, "- version: must be a string\n", "Input validation failed")
     match = VERSION_REF.match(ref.strip())
     if not match:
         raise invalid
@@ -76,6 +78,7 @@ def _validate(version: Row, payload: Any) -> tuple[dict[str, Any], dict[str, Any
         payload = {}
     schema = version["openapi_schema"]
     cleaned, errors = validate_input(schema, payload)
+    errors += _bad_file_urls(schema, cleaned)
     if errors:
         fields = [e.to_dict() for e in errors]
         raise ApiError(
@@ -85,6 +88,21 @@ def _validate(version: Row, payload: Any) -> tuple[dict[str, Any], dict[str, Any
     hidden = {k: v for k, v in cleaned.items() if props.get(k, {}).get("format") == "password"}
     shown = {k: (SECRET_MASK if k in hidden and v is not None else v) for k, v in cleaned.items()}
     return shown, hidden
+
+
+def _bad_file_urls(schema: dict[str, Any], cleaned: dict[str, Any]) -> list[InvalidField]:
+    """File inputs must be URLs Pier can fetch: data:, http: or https:."""
+    problems = []
+    for name, many in file_fields(schema).items():
+        values = cleaned.get(name)
+        for value in (values or []) if many else [values]:
+            if isinstance(value, str) and not value.startswith(("data:", "http://", "https://")):
+                problems.append(
+                    InvalidField(
+                        "format", f"input.{name}", "Must be a data:, http:// or https:// URL"
+                    )
+                )
+    return problems
 
 
 async def _create(request: Request, svc: ServicesDep, account: Row, model: Row | None) -> Response:
@@ -212,8 +230,7 @@ async def list_predictions(
 ) -> Response:
     before = None
     if cursor:
-        stamp, last_id = decode_cursor(cursor)
-        before = (datetime.fromisoformat(stamp), last_id)
+        before = decode_time_cursor(cursor)
     rows = await svc.store.list_predictions(account["id"], before, PAGE_SIZE + 1, model)
     next_url = None
     if len(rows) > PAGE_SIZE:
