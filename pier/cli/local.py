@@ -37,6 +37,10 @@ def _save_files(value: Any, output_dir: Path, saved: list[Path]) -> Any:
     return value
 
 
+def _write_stderr(text: str) -> None:
+    sys.stderr.write(text)
+
+
 async def _run(directory: Path, pairs: list[tuple[str, str]], output_dir: Path) -> int:
     model_dir = ModelDir.read(directory)
     schema = await inspect_model(model_dir.path, model_dir.predict_ref, model_dir.train_ref)
@@ -59,7 +63,7 @@ async def _run(directory: Path, pairs: list[tuple[str, str]], output_dir: Path) 
         iterator = kind
 
     events = PredictionEvents(
-        on_log=lambda text: sys.stderr.write(text),
+        on_log=_write_stderr,
         on_output=on_output,
         on_output_kind=on_kind,
         on_progress=lambda *_: None,
