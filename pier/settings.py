@@ -70,6 +70,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Let webhooks go to loopback and private addresses (off: a user cannot make Pier call "
         "into its own network).",
     ),
+    Setting(
+        "allow_private_input_urls",
+        bool,
+        False,
+        "Let file inputs be downloaded from loopback and private addresses (off: a user cannot "
+        "make Pier fetch from its own network).",
+    ),
     Setting("log_level", str, "info", "Server log level (debug, info, warning, error)."),
 )
 
@@ -109,6 +116,7 @@ class Settings:
     max_file_bytes: int = 100 * MB
     builtin_models: bool = True
     allow_private_webhooks: bool = False
+    allow_private_input_urls: bool = False
     log_level: str = "info"
 
     @classmethod

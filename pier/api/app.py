@@ -7,7 +7,6 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import httpx
 from fastapi import FastAPI
 
 from pier.api import errors, serialize
@@ -33,7 +32,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         store = await Store.open(settings.database_url)
-        http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
+        http = webhook_client(settings.allow_private_input_urls, 30.0, follow_redirects=True)
         file_store = FileStore(settings.data_dir / "files", store, settings.max_file_bytes)
         dispatcher = Dispatcher(
             settings, store, file_store, InputFetcher(file_store, http), settings.base_url

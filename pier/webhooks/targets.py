@@ -160,12 +160,18 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         )
 
 
-def client(allow_private: bool, timeout: float) -> httpx.AsyncClient:
-    """The HTTP client webhooks go out on: no redirects, no proxies from the environment."""
+def client(
+    allow_private: bool, timeout: float, follow_redirects: bool = False
+) -> httpx.AsyncClient:
+    """An outgoing HTTP client (webhooks, input downloads) with no proxies from the environment.
+
+    Unless `allow_private`, every connection, redirects included, is refused when the address
+    it dials is loopback, private or link-local.
+    """
     transport = httpx.AsyncHTTPTransport(trust_env=False) if allow_private else GuardedTransport()
     return httpx.AsyncClient(
         transport=transport,
         timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-        follow_redirects=False,
+        follow_redirects=follow_redirects,
         trust_env=False,
     )
