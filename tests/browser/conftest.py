@@ -49,7 +49,7 @@ def playwright_api() -> Any:
     return playwright.sync_api
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def pier_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PierServer]:
     _require_browser()
     server = PierServer(tmp_path_factory.mktemp("pier-browser") / "data").start(LIGHT_MODELS)
@@ -57,7 +57,7 @@ def pier_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PierServer
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(pier_server: PierServer) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
