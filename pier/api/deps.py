@@ -35,7 +35,8 @@ class Services:
         return self.settings.base_url
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    # async on purpose: FastAPI runs plain-def dependencies on a thread pool
     return request.app.state.services  # type: ignore[no-any-return]
 
 

@@ -87,10 +87,22 @@ class Dispatcher:
 
     # -- accepting and canceling -------------------------------------------------------------
     async def submit(self, row: Row, version: Row) -> Live:
-        """Record a new prediction and queue it. The row is durable before it is queued."""
-        await self.store.insert_prediction(row)
+        """Record a new prediction and queue it; returns once the record is durable.
+
+        The insert is queued first and every later write of this prediction is applied after it,
+        so the model may start while the insert commits; nobody hears of the prediction (the
+        caller answers only after this returns) until it is in the store.
+        """
+        written = self.store.queue_prediction_insert(row)
         live = Live(row=row, version=version)
         await self._enqueue(live)
+        try:
+            await written
+        except BaseException:
+            live.cancel_requested = True
+            self.pool_for(version).remove(live)
+            self.live.pop(live.id, None)
+            raise
         return live
 
     async def _enqueue(self, live: Live) -> None:

@@ -196,8 +196,7 @@ class VersionPool:
             on_progress=lambda pct, cur, tot: self._on_progress(live, pct, cur, tot),
             on_metric=lambda name, value: live.row["metrics"].__setitem__(name, value),
         )
-        output_dir = workdir / "out"
-        output_dir.mkdir(exist_ok=True)
+        output_dir = workdir / "out"  # made by the runner when a model writes a file
         started = time.monotonic()
         result = await worker.predict(
             live.id,

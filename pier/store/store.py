@@ -256,7 +256,11 @@ class Store:
 
     # -- predictions -------------------------------------------------------------------------
     async def insert_prediction(self, row: Row) -> None:
-        await self._write(
+        await self.queue_prediction_insert(row)
+
+    def queue_prediction_insert(self, row: Row) -> asyncio.Future[int]:
+        """Queue the insert of a new prediction (and its model's run count) without waiting."""
+        return self.db.submit(
             predictions.insert().values(**row),
             models.update()
             .where(models.c.id == row["model_id"])
