@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from pier.dispatch import Dispatcher, Status
+from pier.dispatch import Dispatcher
+from pier.dispatch.rows import new_prediction
 from pier.registry import ModelDir, ModelDirError, missing_packages, register
 from pier.settings import Settings
 from pier.store import Row, Store
-from pier.util import new_id, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -93,27 +92,6 @@ async def _run_example(
     version: Row,
     example: dict[str, object],
 ) -> None:
-    row = {
-        "id": new_id(),
-        "account_id": account["id"],
-        "model_id": model["id"],
-        "model": f"{model['owner']}/{model['name']}",
-        "version": version["id"],
-        "status": Status.STARTING.value,
-        "input": example,
-        "secret_input": None,
-        "output": None,
-        "logs": "",
-        "error": None,
-        "metrics": {},
-        "progress": None,
-        "source": "web",
-        "webhook": None,
-        "webhook_events_filter": None,
-        "stream_token": secrets.token_urlsafe(24),
-        "created_at": utcnow(),
-        "started_at": None,
-        "completed_at": None,
-    }
+    row = new_prediction(account["id"], model, version, example, source="web")
     await dispatcher.submit(row, version)
     await store.update_model(model["id"], default_example_id=row["id"])

@@ -12,12 +12,11 @@ from pier.api import serialize
 from pier.api.deps import AccountDep, ServicesDep, decode_time_cursor, encode_cursor, json_body
 from pier.api.errors import ApiError, not_found
 from pier.api.jsonresponse import json_response
-from pier.dispatch import Live, Status
+from pier.dispatch import Live
 from pier.dispatch.pool import file_fields
+from pier.dispatch.rows import new_prediction
 from pier.sdk.validate import InvalidField, format_invalid_fields, validate_input
 from pier.store import Row
-from pier.stream import new_stream_token
-from pier.util import new_id, utcnow
 from pier.webhooks import TargetRefused, check_events, check_url
 
 router = APIRouter()
@@ -121,28 +120,17 @@ async def _create(request: Request, svc: ServicesDep, account: Row, model: Row |
             )
     shown, hidden = _validate(version, body.get("input"))
     webhook, events = _webhook(svc, body)
-    row = {
-        "id": new_id(),
-        "account_id": account["id"],
-        "model_id": model["id"],
-        "model": f"{model['owner']}/{model['name']}",
-        "version": version["id"],
-        "status": Status.STARTING.value,
-        "input": shown,
-        "secret_input": hidden or None,
-        "output": None,
-        "logs": "",
-        "error": None,
-        "metrics": {},
-        "progress": None,
-        "source": "web" if request.headers.get("x-pier-source") == "web" else "api",
-        "webhook": webhook,
-        "webhook_events_filter": events,
-        "stream_token": new_stream_token(version["openapi_schema"]),
-        "created_at": utcnow(),
-        "started_at": None,
-        "completed_at": None,
-    }
+    source = "web" if request.headers.get("x-pier-source") == "web" else "api"
+    row = new_prediction(
+        account["id"],
+        model,
+        version,
+        shown,
+        secret_input=hidden,
+        source=source,
+        webhook=webhook,
+        webhook_events_filter=events,
+    )
     live = await svc.dispatcher.submit(row, version)
     wait = parse_prefer(request.headers.get("prefer"))
     headers = {}

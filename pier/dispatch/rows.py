@@ -1,0 +1,45 @@
+"""The record of a new prediction, as every path that creates one writes it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pier.dispatch.live import Status
+from pier.store import Row
+from pier.stream.events import new_stream_token
+from pier.util import new_id, utcnow
+
+
+def new_prediction(
+    account_id: str,
+    model: Row,
+    version: Row,
+    input: dict[str, Any],
+    *,
+    secret_input: dict[str, Any] | None = None,
+    source: str = "api",
+    webhook: str | None = None,
+    webhook_events_filter: list[str] | None = None,
+) -> Row:
+    return {
+        "id": new_id(),
+        "account_id": account_id,
+        "model_id": model["id"],
+        "model": f"{model['owner']}/{model['name']}",
+        "version": version["id"],
+        "status": Status.STARTING.value,
+        "input": input,
+        "secret_input": secret_input or None,
+        "output": None,
+        "logs": "",
+        "error": None,
+        "metrics": {},
+        "progress": None,
+        "source": source,
+        "webhook": webhook,
+        "webhook_events_filter": webhook_events_filter,
+        "stream_token": new_stream_token(version["openapi_schema"]),
+        "created_at": utcnow(),
+        "started_at": None,
+        "completed_at": None,
+    }
