@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from pathlib import Path
 from pier.dispatch import Dispatcher
 from pier.dispatch.rows import new_prediction
 from pier.registry import ModelDir, ModelDirError, missing_packages, register
+from pier.runner.errors import ModelLoadError
 from pier.settings import Settings
 from pier.store import Row, Store
 
@@ -63,25 +65,36 @@ def builtin_dirs() -> list[Path]:
 async def register_builtins(
     store: Store, dispatcher: Dispatcher, settings: Settings, account: Row
 ) -> list[str]:
-    """Register every built-in model whose packages are installed; returns their names."""
-    names = []
-    for path in builtin_dirs():
-        try:
-            model_dir = ModelDir.read(path)
-            name = str(model_dir.meta.get("name") or f"pier/{path.name}")
-            missing = missing_packages(model_dir.python_packages)
-            if missing:
-                log.warning("built-in model %s needs %s; not registered", name, ", ".join(missing))
-                continue
-            model, version, created = await register(store, settings.data_dir, account, path, name)
-        except ModelDirError as exc:
-            log.warning("built-in model in %s was not registered: %s", path.name, exc)
-            continue
-        names.append(name)
+    """Register every built-in model whose packages are installed; returns their names.
+
+    Models are inspected two at a time (each inspection imports the model in a subprocess).
+    """
+    gate = asyncio.Semaphore(2)
+
+    async def one(path: Path) -> str | None:
+        async with gate:
+            try:
+                model_dir = ModelDir.read(path)
+                name = str(model_dir.meta.get("name") or f"pier/{path.name}")
+                missing = missing_packages(model_dir.python_packages)
+                if missing:
+                    log.warning(
+                        "built-in model %s needs %s; not registered", name, ", ".join(missing)
+                    )
+                    return None
+                model, version, created = await register(
+                    store, settings.data_dir, account, path, name
+                )
+            except (ModelDirError, ModelLoadError) as exc:
+                log.warning("built-in model in %s was not registered: %s", path.name, exc)
+                return None
         example = model_dir.meta.get("example")
         if created and isinstance(example, dict):
             await _run_example(store, dispatcher, account, model, version, example)
-    return names
+        return name
+
+    names = await asyncio.gather(*(one(path) for path in builtin_dirs()))
+    return [name for name in names if name]
 
 
 async def _run_example(
