@@ -163,7 +163,6 @@ class VersionPool:
         self.running[live.id] = (live, worker)
         self.started[live.id] = time.monotonic()
         self.dispatcher.notify(live)  # listeners (webhook `start`, streams) see it start
-        workdir = scratch_dir(self.dispatcher.scratch_root)
         # The `processing` write is queued, not awaited: the model starts at once, and the final
         # write, queued later, is applied after it.
         self.dispatcher.store.queue_prediction_update(live.id, **live.take_dirty())

@@ -30,9 +30,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# A statement, or a prepared statement with its parameters (no per-call statement building).
+Write = sa.Executable | tuple[sa.Executable, dict[str, Any]]
+
+
 @dataclass
 class _Job:
-    statements: Sequence[sa.Executable]
+    statements: Sequence[Write]
     future: asyncio.Future[int]
 
 
@@ -54,11 +58,11 @@ class ThreadedEngine:
 
         return await asyncio.get_running_loop().run_in_executor(self._readers, run)
 
-    async def write(self, *statements: sa.Executable) -> int:
+    async def write(self, *statements: Write) -> int:
         """Apply statements in one transaction (shared with other writers); rows affected."""
         return await self.submit(*statements)
 
-    def submit(self, *statements: sa.Executable) -> asyncio.Future[int]:
+    def submit(self, *statements: Write) -> asyncio.Future[int]:
         """Queue a write now (writes apply in the order they are submitted); await it later."""
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._pending.append(_Job(statements, future))
@@ -96,7 +100,11 @@ class ThreadedEngine:
             for job in batch:
                 count = 0
                 for statement in job.statements:
-                    count += conn.execute(statement).rowcount or 0
+                    if isinstance(statement, tuple):
+                        result = conn.execute(statement[0], statement[1])
+                    else:
+                        result = conn.execute(statement)
+                    count += result.rowcount or 0
                 counts.append(count)
         return counts
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import secrets
 import time
@@ -17,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pier.store import migrate
-from pier.store.engine import ThreadedEngine
+from pier.store.engine import ThreadedEngine, Write
 from pier.store.tables import accounts, files, login_codes, models, predictions, tokens, versions
 from pier.util import new_id, utcnow
 
@@ -35,6 +36,31 @@ def _aware(row: Row) -> Row:
         if isinstance(value, datetime) and value.tzinfo is None:
             row[key] = value.replace(tzinfo=UTC)
     return row
+
+
+# Statements on every prediction's path are built once; calls pass only parameters.
+_INSERT_PREDICTION = predictions.insert()
+_INSERT_FILE = files.insert()
+_COUNT_RUN = (
+    models.update()
+    .where(models.c.id == sa.bindparam("model_id_"))
+    .values(run_count=models.c.run_count + 1)
+)
+
+
+@functools.lru_cache(maxsize=256)
+def _update_statement(columns: frozenset[str]) -> sa.Update:
+    return (
+        predictions.update()
+        .where(predictions.c.id == sa.bindparam("id_"))
+        .values({name: sa.bindparam(name + "_") for name in columns})
+    )
+
+
+def _prediction_update(prediction_id: str, fields: Mapping[str, Any]) -> Write:
+    params = {name + "_": value for name, value in fields.items()}
+    params["id_"] = prediction_id
+    return _update_statement(frozenset(fields)), params
 
 
 class Store:
@@ -66,7 +92,7 @@ class Store:
 
         return await self.db.read(run)
 
-    async def _write(self, *statements: sa.Executable) -> int:
+    async def _write(self, *statements: Write) -> int:
         return await self.db.write(*statements)
 
     # -- accounts and tokens -----------------------------------------------------------------
@@ -261,28 +287,19 @@ class Store:
     def queue_prediction_insert(self, row: Row) -> asyncio.Future[int]:
         """Queue the insert of a new prediction (and its model's run count) without waiting."""
         return self.db.submit(
-            predictions.insert().values(**row),
-            models.update()
-            .where(models.c.id == row["model_id"])
-            .values(run_count=models.c.run_count + 1),
+            (_INSERT_PREDICTION, row),
+            (_COUNT_RUN, {"model_id_": row["model_id"]}),
         )
 
     def queue_prediction_update(self, prediction_id: str, **fields: Any) -> asyncio.Future[int]:
         """Queue an update now without waiting for it; later writes are applied after it."""
-        return self.db.submit(
-            predictions.update().where(predictions.c.id == prediction_id).values(**fields)
-        )
+        return self.db.submit(_prediction_update(prediction_id, fields))
 
     async def update_prediction(self, prediction_id: str, **fields: Any) -> int:
-        return await self._write(
-            predictions.update().where(predictions.c.id == prediction_id).values(**fields)
-        )
+        return await self._write(_prediction_update(prediction_id, fields))
 
     async def update_predictions(self, updates: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
-        statements = [
-            predictions.update().where(predictions.c.id == pid).values(**dict(fields))
-            for pid, fields in updates
-        ]
+        statements = [_prediction_update(pid, fields) for pid, fields in updates]
         if statements:
             await self._write(*statements)
 
@@ -290,10 +307,8 @@ class Store:
         self, prediction_id: str, fields: Mapping[str, Any], file_rows: list[Row]
     ) -> None:
         """The final write of a prediction and the output files it made, in one transaction."""
-        statements: list[sa.Executable] = [files.insert().values(**row) for row in file_rows]
-        statements.append(
-            predictions.update().where(predictions.c.id == prediction_id).values(**dict(fields))
-        )
+        statements: list[Write] = [(_INSERT_FILE, row) for row in file_rows]
+        statements.append(_prediction_update(prediction_id, fields))
         await self._write(*statements)
 
     async def get_prediction(self, prediction_id: str, account_id: str | None = None) -> Row | None:
@@ -329,7 +344,7 @@ class Store:
 
     # -- files -------------------------------------------------------------------------------
     async def insert_file(self, row: Row) -> None:
-        await self._write(files.insert().values(**row))
+        await self._write((_INSERT_FILE, row))
 
     async def get_file(self, file_id: str, account_id: str) -> Row | None:
         return await self._one(
