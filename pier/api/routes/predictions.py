@@ -9,7 +9,15 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from pier.api import serialize
-from pier.api.deps import AccountDep, ServicesDep, decode_time_cursor, encode_cursor, json_body
+from pier.api.deps import (
+    AccountDep,
+    ServicesDep,
+    current_account,
+    decode_time_cursor,
+    encode_cursor,
+    json_body,
+    services,
+)
 from pier.api.errors import ApiError, not_found
 from pier.api.jsonresponse import json_response
 from pier.dispatch import Live
@@ -168,15 +176,21 @@ def _render(svc: ServicesDep, row: Row, live: Live | None = None) -> dict[str, A
     return serialize.prediction(row, svc.base_url, queue)
 
 
+# The three routes on every prediction's path take the request alone and look up services and
+# the account directly: FastAPI's dependency solving costs more than the rest of the handler.
+
+
 @router.post("/v1/predictions")
-async def create_prediction(request: Request, svc: ServicesDep, account: AccountDep) -> Response:
+async def create_prediction(request: Request) -> Response:
+    svc = await services(request)
+    account = await current_account(request, svc)
     return await _create(request, svc, account, None)
 
 
 @router.post("/v1/models/{owner}/{name}/predictions")
-async def create_model_prediction(
-    owner: str, name: str, request: Request, svc: ServicesDep, account: AccountDep
-) -> Response:
+async def create_model_prediction(owner: str, name: str, request: Request) -> Response:
+    svc = await services(request)
+    account = await current_account(request, svc)
     model = await svc.store.get_model(owner, name, account["id"])
     if model is None:
         raise not_found(f"Model {owner}/{name}")
@@ -194,7 +208,9 @@ async def _find(svc: ServicesDep, account: Row, prediction_id: str) -> tuple[Row
 
 
 @router.get("/v1/predictions/{prediction_id}")
-async def get_prediction(prediction_id: str, svc: ServicesDep, account: AccountDep) -> Response:
+async def get_prediction(prediction_id: str, request: Request) -> Response:
+    svc = await services(request)
+    account = await current_account(request, svc)
     row, live = await _find(svc, account, prediction_id)
     return json_response(_render(svc, row, live))
 
