@@ -109,3 +109,19 @@ def test_pier_predict_runs_a_directory_without_a_server(tmp_path: Path) -> None:
     assert Image.open(io.BytesIO(result.read_bytes())).getpixel((0, 0)) == (255, 255, 255)
     wrong = pier("predict", str(BUILTIN / "echo"), "-i", "repeat=0", check=False)
     assert wrong.returncode == 1 and "repeat" in wrong.stderr
+
+
+def test_token_create_makes_a_working_token_for_a_new_account(
+    server_factory: type[Server], tmp_path: Path
+) -> None:
+    server = server_factory(tmp_path / "data").start("--no-builtin-models")
+    made = pier("token", "create", "--username", "alice", "--data-dir", str(server.data_dir))
+    token = made.stdout.strip()
+    assert token.startswith("pier_")
+    import httpx
+
+    me = httpx.get(f"{server.url}/v1/account", headers={"Authorization": f"Token {token}"})
+    assert me.status_code == 200 and me.json()["username"] == "alice"
+    # tokens are stored hashed: the database never holds the token itself
+    for stored in server.data_dir.glob("pier.db*"):
+        assert token.encode() not in stored.read_bytes()
