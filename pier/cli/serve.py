@@ -72,7 +72,11 @@ def serve(
 
     app = create_app(settings, on_ready=announce)
     config = uvicorn.Config(
-        app, log_level=settings.log_level, access_log=False, timeout_graceful_shutdown=5
+        app,
+        log_level=settings.log_level,
+        access_log=False,
+        proxy_headers=False,  # links come from settings.public_url, not forwarded headers
+        timeout_graceful_shutdown=5,
     )
     uvicorn.Server(config).run(sockets=[sock])
 
