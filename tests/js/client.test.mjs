@@ -195,7 +195,8 @@ describe("predictions", () => {
       version: model.latest_version.id,
       input: { steps: 500, delay: 0.05 },
     });
-    assert.equal(created.status, "starting");
+    // a warm model may already have started it by the time the create is answered
+    assert.ok(["starting", "processing"].includes(created.status), created.status);
     assert.match(created.urls.stream, /^http:\/\/.*\/v1\/streams\//);
     const got = await replicate.predictions.get(created.id);
     assert.equal(got.id, created.id);
