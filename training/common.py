@@ -52,6 +52,13 @@ def lr_at(step: int, total: int, peak: float, warmup: int) -> float:
     return peak * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * progress)))
 
 
+def warmup_lr(step: int, peak: float, warmup: int = 200) -> float:
+    """Linear warm-up, then constant. With the EMA doing the averaging, the weights after N
+    steps do not depend on the planned total, so a checkpoint at step N is exactly what a run
+    with `--steps N` writes."""
+    return peak * min(1.0, (step + 1) / warmup)
+
+
 class EMA:
     """Exponential moving average of parameters, with the usual warm-up of the decay."""
 

@@ -13,6 +13,7 @@ import argparse
 import inspect
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import classifier
@@ -68,12 +69,17 @@ def main() -> None:
     p.add_argument("--samples", type=int, default=100)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--grid", help="also save the samples as a PNG grid here")
+    p.add_argument("--weights", help="score this weights file instead of the shipped one")
     args = p.parse_args()
     sys.path[:0] = [str(BUILTIN.parent / "_shim"), str(BUILTIN / "text-to-image")]
     from predict import Predictor  # type: ignore[import-not-found]
 
     predictor = Predictor()
     predictor.setup()
+    if args.weights:
+        predictor.diffusion = type(predictor.diffusion).load(
+            Path(args.weights), predictor.diffusion.device
+        )
     result = quality(predictor, args.samples, args.seed)
     if args.grid:
         save_grid(result["samples"], args.grid)

@@ -60,6 +60,19 @@ TEMPLATES = (
 
 
 @dataclass(frozen=True)
+class Jitter:
+    """How much an object's size (share of the canvas), place (pixels) and angle vary."""
+
+    size: tuple[float, float]
+    shift: int
+    rotate: float
+
+
+WIDE = Jitter(size=(0.5, 0.75), shift=3, rotate=20.0)  # the judge learns from these
+TIGHT = Jitter(size=(0.62, 0.72), shift=1, rotate=8.0)  # the diffusion model learns from these
+
+
+@dataclass(frozen=True)
 class Scene:
     obj: int  # index into OBJECTS
     colour: int  # index into COLOURS
@@ -85,7 +98,7 @@ def digit_mask(digit: int, rng: np.random.Generator, split: str) -> Image.Image:
     return Image.fromarray((scan * 255).astype(np.uint8), mode="L")
 
 
-def shape_mask(name: str, box: float, rng: np.random.Generator) -> Image.Image:
+def shape_mask(name: str, box: float, rng: np.random.Generator, rotate: float) -> Image.Image:
     """A centred shape of width `box` on a (SIZE*SUPER)^2 canvas, rotated a little."""
     n = SIZE * SUPER
     img = Image.new("L", (n, n), 0)
@@ -120,7 +133,7 @@ def shape_mask(name: str, box: float, rng: np.random.Generator) -> Image.Image:
     else:
         raise ValueError(f"unknown shape {name!r}")
     if name not in ("circle", "ring"):
-        img = img.rotate(float(rng.uniform(-20, 20)), resample=Image.Resampling.BICUBIC)
+        img = img.rotate(float(rng.uniform(-rotate, rotate)), resample=Image.Resampling.BICUBIC)
     return img
 
 
@@ -131,19 +144,22 @@ def _regular(
     return [(c + r * math.cos(a), c + dy + r * math.sin(a)) for a in angles]
 
 
-def render(scene: Scene, rng: np.random.Generator, split: str = "train") -> np.ndarray:
+def render(
+    scene: Scene, rng: np.random.Generator, split: str = "train", jitter: Jitter = WIDE
+) -> np.ndarray:
     """One SIZE x SIZE x 3 uint8 image of the scene, with jittered size, place and colour."""
     n = SIZE * SUPER
     name = OBJECTS[scene.obj]
-    box = float(rng.uniform(0.5, 0.75)) * n
+    box = float(rng.uniform(*jitter.size)) * n
     if name.startswith("digit"):
         scan = digit_mask(int(name[-1]), rng, split)
         side = int(box * 1.05)
         mask = Image.new("L", (n, n), 0)
         mask.paste(scan.resize((side, side), Image.Resampling.BICUBIC), ((n - side) // 2,) * 2)
     else:
-        mask = shape_mask(name, box, rng)
-    dx, dy = (int(v) for v in rng.integers(-3 * SUPER, 3 * SUPER + 1, size=2))
+        mask = shape_mask(name, box, rng, jitter.rotate)
+    reach = jitter.shift * SUPER
+    dx, dy = (int(v) for v in rng.integers(-reach, reach + 1, size=2))
     mask = mask.transform(mask.size, Image.Transform.AFFINE, (1, 0, -dx, 0, 1, -dy))
     alpha = np.asarray(mask.resize((SIZE, SIZE), Image.Resampling.BOX), np.float32)[..., None]
     fg = _jitter(list(COLOURS.values())[scene.colour], rng, 18)
@@ -211,14 +227,15 @@ def vocabulary() -> tuple[str, ...]:
     for text in (*TEMPLATES, *(" ".join(v) for v in SYNONYMS.values())):
         words |= set(re.findall(r"[a-z]+", re.sub(r"\{\w\}", "", text)))
     words |= {"digit", "number", "handwritten", "something", "background"}
+    words |= {f"bg_{b}" for b in BACKGROUNDS}  # see `words()` in denoiser.py
     return tuple(sorted(words))
 
 
 def batch(
-    n: int, rng: np.random.Generator, split: str = "train"
+    n: int, rng: np.random.Generator, split: str = "train", jitter: Jitter = WIDE
 ) -> tuple[np.ndarray, list[str], list[Scene]]:
     """n images (n, 3, SIZE, SIZE) float32 in [-1, 1], their captions and their scenes."""
     scenes = [random_scene(rng) for _ in range(n)]
-    images = np.stack([render(s, rng, split) for s in scenes]).astype(np.float32)
+    images = np.stack([render(s, rng, split, jitter) for s in scenes]).astype(np.float32)
     images = images.transpose(0, 3, 1, 2) / 127.5 - 1.0
     return images, [caption(s, rng) for s in scenes], scenes

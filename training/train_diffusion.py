@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import scenes
 import torch
-from common import DIFFUSION_DIRS, EMA, denoiser_module, lr_at, seed_everything
+from common import DIFFUSION_DIRS, EMA, denoiser_module, seed_everything, warmup_lr
 
 WEIGHTS = "denoiser.safetensors"
 
@@ -26,7 +26,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--steps", type=int, default=8000)
     p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1.5e-3)
+    p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument(
@@ -43,7 +43,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def train(args: argparse.Namespace) -> dict[str, float]:
     seed_everything(args.seed, args.threads)
     D = denoiser_module()
-    cfg = D.Config(vocab=scenes.vocabulary(), channels=(64, 128, 160))
+    cfg = D.Config(vocab=scenes.vocabulary(), channels=(48, 96, 128))
     model = D.UNet(cfg)
     tokenize = D.Tokenizer(cfg.vocab, cfg.max_tokens)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
@@ -53,8 +53,8 @@ def train(args: argparse.Namespace) -> dict[str, float]:
     started, running = time.monotonic(), 0.0
     for step in range(args.steps):
         for group in opt.param_groups:
-            group["lr"] = lr_at(step, args.steps, args.lr, warmup=min(200, args.steps))
-        images, captions, _ = scenes.batch(args.batch, rng)
+            group["lr"] = warmup_lr(step, args.lr)
+        images, captions, _ = scenes.batch(args.batch, rng, jitter=scenes.TIGHT)
         loss = D.training_loss(model, torch.from_numpy(images), tokenize(captions), gen)
         opt.zero_grad(set_to_none=True)
         loss.backward()

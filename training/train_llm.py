@@ -15,11 +15,13 @@ import gzip
 import math
 import time
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 import torch
 from build_corpus import CORPUS
-from common import BUILTIN, EMA, load_module, lr_at, seed_everything
+from common import BUILTIN, EMA, load_module, seed_everything, warmup_lr
 
 PIECE = 4096
 WEIGHTS = "model.safetensors"
@@ -49,13 +51,14 @@ def evaluate(model: torch.nn.Module, data: np.ndarray, context: int, limit: int)
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--steps", type=int, default=4000)
-    p.add_argument("--batch", type=int, default=48)
-    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--eval-windows", type=int, default=100_000)
     p.add_argument("--out", type=Path, default=BUILTIN / "tiny-llm")
+    p.add_argument("--checkpoints", type=Path, help="also save EMA weights every 500 steps here")
     return p.parse_args(argv)
 
 
@@ -78,7 +81,7 @@ def train(args: argparse.Namespace) -> float:
     started, running = time.monotonic(), 0.0
     for step in range(args.steps):
         for group in opt.param_groups:
-            group["lr"] = lr_at(step, args.steps, args.lr, warmup=min(200, args.steps))
+            group["lr"] = warmup_lr(step, args.lr)
         starts = rng.integers(0, len(train_bytes) - cfg.context - 1, size=args.batch)
         loss = model.loss(windows(train_bytes, starts, cfg.context + 1))
         opt.zero_grad(set_to_none=True)
@@ -92,15 +95,33 @@ def train(args: argparse.Namespace) -> float:
                 f"step {step:5d}  loss {running:.4f}  {time.monotonic() - started:6.0f}s",
                 flush=True,
             )
+        if args.checkpoints and (step + 1) % 500 == 0 and step + 1 < args.steps:
+            save_ema(gpt, ema, cfg, held_bytes, args.eval_windows, args.checkpoints, step + 1)
+    return save_ema(gpt, ema, cfg, held_bytes, args.eval_windows, args.out, None)
+
+
+def save_ema(
+    gpt: ModuleType,
+    ema: EMA,
+    cfg: Any,
+    held_bytes: np.ndarray,
+    eval_windows: int,
+    out: Path,
+    step: int | None,
+) -> float:
+    """Save the EMA weights (as WEIGHTS, or stepN.safetensors) with their held-out loss,
+    measured as shipped: rounded to half precision."""
+    model = gpt.GPT(cfg)
     ema.copy_to(model)
-    # Measure the weights as shipped: rounded to half precision.
     model.load_state_dict({k: v.half().float() for k, v in model.state_dict().items()})
-    held_out = evaluate(model, held_bytes, cfg.context, args.eval_windows)
+    held_out = evaluate(model, held_bytes, cfg.context, eval_windows)
     bits = held_out / math.log(2)
-    print(f"held-out loss {held_out:.4f} nats/byte ({bits:.3f} bits/byte) on {len(held_bytes):,} B")
-    args.out.mkdir(parents=True, exist_ok=True)
-    gpt.save(model, args.out / WEIGHTS, held_out)
-    print(f"wrote {args.out / WEIGHTS}")
+    where = "final" if step is None else f"step {step}"
+    print(f"{where}: held-out loss {held_out:.4f} nats/byte ({bits:.3f} bits/byte)", flush=True)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / (WEIGHTS if step is None else f"step{step}.safetensors")
+    gpt.save(model, path, held_out)
+    print(f"wrote {path}")
     return held_out
 
 

@@ -19,6 +19,8 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
+KV = tuple[Tensor, Tensor]
+
 
 @dataclass(frozen=True)
 class Config:
@@ -38,12 +40,16 @@ class Block(nn.Module):
         self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
         self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, past: KV | None = None) -> tuple[Tensor, KV]:
+        """Causal attention over x; with `past` (cached keys and values), x is one new token."""
         b, n, d = x.shape
         q, k, v = self.qkv(self.norm1(x)).view(b, n, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
-        attn = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        if past is not None:
+            assert n == 1, "with a cache, feed one token at a time"
+            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
+        attn = F.scaled_dot_product_attention(q, k, v, is_causal=past is None)
         x = x + self.proj(attn.transpose(1, 2).reshape(b, n, d))
-        return x + self.mlp(self.norm2(x))
+        return x + self.mlp(self.norm2(x)), (k, v)
 
 
 class GPT(nn.Module):
@@ -59,10 +65,16 @@ class GPT(nn.Module):
 
     def forward(self, tokens: Tensor) -> Tensor:
         """(batch, n) byte ids -> (batch, n, 256) next-byte logits."""
-        x = self.embed(tokens) + self.pos[: tokens.shape[1]]
-        for block in self.blocks:
-            x = block(x)
-        return self.norm(x) @ self.embed.weight.T
+        return self.run(tokens, None, 0)[0]
+
+    def run(self, tokens: Tensor, past: list[KV] | None, offset: int) -> tuple[Tensor, list[KV]]:
+        """Logits for `tokens` at positions offset.., and every block's keys and values."""
+        x = self.embed(tokens) + self.pos[offset : offset + tokens.shape[1]]
+        cache = []
+        for i, block in enumerate(self.blocks):
+            x, kv = block(x, None if past is None else past[i])
+            cache.append(kv)
+        return self.norm(x) @ self.embed.weight.T, cache
 
     def loss(self, tokens: Tensor) -> Tensor:
         """Mean next-byte cross-entropy (nats) over windows of context + 1 bytes."""
@@ -91,17 +103,32 @@ def generate(
     top_p: float,
     gen: torch.Generator,
 ) -> Iterator[str]:
-    """Yield text as bytes are sampled; multi-byte characters are held until complete."""
+    """Yield text as bytes are sampled; multi-byte characters are held until complete.
+
+    Keys and values are cached, so each new byte costs one position. When the window is full,
+    it slides by half: the last context/2 bytes are run again at positions 0.., and sampling
+    goes on from there with the cache.
+    """
     device = model.pos.device
-    context = list(prompt.encode("utf-8")) or [ord("\n")]
+    size = model.cfg.context
+    history = list(prompt.encode("utf-8")) or [ord("\n")]
+    window = history[-size:]
+    logits, cache = model.run(torch.tensor([window], device=device), None, 0)
+    position = len(window)
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     for _ in range(max_new_tokens):
-        window = torch.tensor([context[-model.cfg.context :]], device=device)
-        byte = sample_next(model(window)[0, -1], temperature, top_p, gen)
-        context.append(byte)
+        byte = sample_next(logits[0, -1], temperature, top_p, gen)
+        history.append(byte)
         text = decoder.decode(bytes([byte]))
         if text:
             yield text
+        if position >= size:
+            window = history[-(size // 2) :]
+            logits, cache = model.run(torch.tensor([window], device=device), None, 0)
+            position = len(window)
+        else:
+            logits, cache = model.run(torch.tensor([[byte]], device=device), cache, position)
+            position += 1
     tail = decoder.decode(b"", final=True)
     if tail:
         yield tail
