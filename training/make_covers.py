@@ -2,7 +2,7 @@
 
     python training/make_covers.py
 
-text-to-image: four outputs of the example prompt, 2x2. text-to-video: five frames of the
+text-to-image: outputs of four prompts, 2x2. text-to-video: five frames of the
 example video in a row. image-to-image: the example upload and the result, side by side.
 """
 
@@ -52,16 +52,31 @@ def row(images: list[Image.Image], columns: int) -> Image.Image:
     return sheet
 
 
+COVER_PROMPTS = (
+    "a red star on a black background",
+    "a blue ring on a white background",
+    "a yellow heart on a gray background",
+    "a green digit 7 on a black background",
+)
+
+
 def text_to_image() -> Image.Image:
     p = predictor("text-to-image")
-    inputs = {**defaults(p), **example("text-to-image"), "width": TILE, "height": TILE}
-    return row([Image.open(path) for path in p.predict(**inputs)], columns=2)
+    tiles = []
+    for i, prompt in enumerate(COVER_PROMPTS):
+        inputs = {**defaults(p), "prompt": prompt, "seed": i, "width": TILE, "height": TILE}
+        tiles += [Image.open(path) for path in p.predict(**inputs)]
+    return row(tiles, columns=2)
 
 
 def text_to_video() -> Image.Image:
     p = predictor("text-to-video")
     inputs = {**defaults(p), **example("text-to-video")}
-    frames = list(imageio.get_reader(str(p.predict(**inputs)), format="FFMPEG"))
+    reader = imageio.get_reader(str(p.predict(**inputs)), format="FFMPEG")
+    try:
+        frames = list(reader)
+    finally:
+        reader.close()
     picks = [frames[round(i * (len(frames) - 1) / 4)] for i in range(5)]
     return row([Image.fromarray(f).crop(centre_square(f.shape)) for f in picks], columns=5)
 

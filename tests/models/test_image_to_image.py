@@ -32,7 +32,7 @@ def red_circle(tmp_path: Path) -> Path:
 def colour_of(sample: np.ndarray) -> str:
     judge, scenes = training_module("classifier"), training_module("scenes")
     torch = training_module("common").torch
-    images = torch.from_numpy(sample).permute(2, 0, 1)[None].float() / 127.5 - 1
+    images = torch.from_numpy(sample.copy()).permute(2, 0, 1)[None].float() / 127.5 - 1
     return list(scenes.COLOURS)[int(judge.classify(judge.load(), images)[1][0])]
 
 

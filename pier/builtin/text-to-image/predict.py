@@ -1,7 +1,5 @@
 """pier/text-to-image: a small text-conditioned diffusion model, run as a Cog predictor."""
 
-from __future__ import annotations
-
 import tempfile
 from collections.abc import Sequence
 

@@ -3,8 +3,6 @@ its noise and prompt space, encoded as H.264. The inputs are those of a popular 
 model, so code written for it runs here with only the model name changed.
 """
 
-from __future__ import annotations
-
 import math
 import re
 import tempfile
