@@ -40,11 +40,13 @@ def test_writes_h264_mp4_with_the_asked_shape(predictor: Any) -> None:
     assert frames.shape == (9, 120, 250, 3)  # odd sizes are rounded down to even
 
 
-def test_frames_change_smoothly_between_scenes(predictor: Any) -> None:
+def test_frames_hold_each_scene_and_morph_between_them(predictor: Any) -> None:
     frames = predictor.frames("a red circle then a blue square", 24, 8, 6.0, 4).astype(float)
     steps = np.abs(np.diff(frames, axis=0)).mean(axis=(1, 2, 3))
     start_to_end = np.abs(frames[-1] - frames[0]).mean()
-    assert steps.max() < start_to_end / 2, (steps, start_to_end)
+    assert steps[:3].max() < 2 and steps[-3:].max() < 2, steps  # the scenes are held
+    assert (steps > 1).sum() >= 8, steps  # the change is spread over many frames...
+    assert (steps > start_to_end / 4).sum() <= 1, steps  # ...with at most one quick switch
     red, blue = frames[0].reshape(-1, 3), frames[-1].reshape(-1, 3)
     assert (red[:, 0] - red[:, 2]).max() > 100  # some strongly red pixels at the start
     assert (blue[:, 2] - blue[:, 0]).max() > 100  # and strongly blue ones at the end
@@ -64,7 +66,11 @@ def test_walks_are_unit_variance_and_hold_the_scenes() -> None:
     assert noise.shape == (50, 3, 32, 32)
     assert abs(float(noise.std()) - 1) < 0.05
     scenes = torch.eye(3, 4)
-    walk = module.conditioning_walk(scenes, 31)
-    assert torch.equal(walk[0], scenes[0]) and torch.equal(walk[-1], scenes[2])
-    assert torch.equal(walk[15], scenes[1])
-    assert torch.equal(module.conditioning_walk(scenes[:1], 5), scenes[:1].expand(5, -1))
+    before, after, weight = module.scene_walk(scenes, 31)
+    assert torch.equal(before[0], scenes[0]) and weight[0] == 0
+    assert torch.equal(after[-1], scenes[2]) and weight[-1] == 1
+    middle = (1 - weight[15]) * before[15] + weight[15] * after[15]
+    assert torch.equal(middle, scenes[1])  # the middle scene is held
+    assert bool((weight[:8].diff() >= 0).all())
+    single, none, zeros = module.scene_walk(scenes[:1], 5)
+    assert none is None and torch.equal(single, scenes[:1].expand(5, -1)) and not zeros.any()

@@ -89,6 +89,7 @@ class Predictor(BasePredictor):
         run = max(1, round(steps * strength))
         if strength <= 0:
             return D.to_uint8(init)[0].numpy()
+        start = D.matching_time(strength, diffusion.cfg.shift)
         with tqdm(total=run, desc="denoising") as bar:
             images = diffusion.sample(
                 D.seeded_noise(1, size, seed),
@@ -96,7 +97,7 @@ class Predictor(BasePredictor):
                 diffusion.encode([negative_prompt]),
                 run,
                 guidance,
-                start=strength,
+                start=start,
                 init=init,
                 on_step=lambda _: bar.update(1),
             )

@@ -185,6 +185,14 @@ def alpha_sigma(t: Tensor, shift: float) -> tuple[Tensor, Tensor]:
     return torch.sigmoid(log_snr).sqrt(), torch.sigmoid(-log_snr).sqrt()
 
 
+def matching_time(t: float, shift: float) -> float:
+    """The time at which this (shifted) schedule is as noisy as the plain cosine schedule is
+    at t: how image-to-image turns a prompt strength into a starting point."""
+    angle = (min(max(t, 0.0), 1.0) * 0.98 + 0.01) * math.pi / 2
+    shifted = math.atan(shift * math.tan(angle))
+    return min(max((shifted * 2 / math.pi - 0.01) / 0.98, 0.0), 1.0)
+
+
 def training_loss(model: UNet, images: Tensor, tokens: Tensor, gen: torch.Generator) -> Tensor:
     """v-prediction MSE at uniformly drawn times."""
     t = torch.rand(images.shape[0], generator=gen)
@@ -230,11 +238,17 @@ class Diffusion:
         start: float = 1.0,
         init: Tensor | None = None,
         on_step: Callable[[int], None] | None = None,
+        blend: tuple[Tensor, Tensor] | None = None,
     ) -> Tensor:
         """DDIM (eta = 0) from time `start` to 0; returns images in [-1, 1].
 
         With `init` (images in [-1, 1]) and `start` < 1 this is SDEdit: `init` is noised to
         time `start` with `noise` and then denoised under the prompt.
+
+        With `blend = (cond_b, w)`, sample i follows a mixture of two prompts: its guided
+        direction is (1 - w[i]) times that of cond[i] plus w[i] times that of cond_b[i]
+        (composable diffusion, Liu et al. 2022), which morphs one picture into another where
+        interpolating the prompt vectors would jump between them.
         """
         noise, cond, uncond = noise.to(self.device), cond.to(self.device), uncond.to(self.device)
         times = torch.linspace(start, 0.0, steps + 1, device=self.device)
@@ -245,7 +259,11 @@ class Diffusion:
             x = a * init.to(self.device) + s * noise
         for i in range(steps):
             t, t_next = times[i], times[i + 1]
-            v = self._guided_v(x, t.expand(x.shape[0]), cond, uncond, guidance)
+            tt = t.expand(x.shape[0])
+            if blend is None:
+                v = self._guided_v(x, tt, cond, uncond, guidance)
+            else:
+                v = self._blended_v(x, tt, cond, uncond, guidance, *blend)
             a, s = alpha_sigma(t, shift)
             x0 = (a * x - s * v).clamp(-1, 1)
             if i == steps - 1:  # the last step returns the clean prediction
@@ -262,6 +280,31 @@ class Diffusion:
             return self.model(x, t, cond)
         both = self.model(torch.cat([x, x]), torch.cat([t, t]), torch.cat([cond, uncond]))
         v_cond, v_uncond = both.chunk(2)
+        return v_uncond + g * (v_cond - v_uncond)
+
+    def _blended_v(
+        self,
+        x: Tensor,
+        t: Tensor,
+        cond: Tensor,
+        uncond: Tensor,
+        g: float,
+        cond_b: Tensor,
+        w: Tensor,
+    ) -> Tensor:
+        """Guided v for a per-sample mixture of two prompts; each prompt is run only for the
+        samples that give it some weight."""
+        w = w.to(x.device)
+        a, b = w < 1, w > 0
+        out = self.model(
+            torch.cat([x, x[a], x[b]]),
+            torch.cat([t, t[a], t[b]]),
+            torch.cat([uncond, cond[a], cond_b.to(x.device)[b]]),
+        )
+        v_uncond, v_a, v_b = out.split([len(x), int(a.sum()), int(b.sum())])
+        v_cond = torch.zeros_like(x)
+        v_cond[a] += (1 - w[a])[:, None, None, None] * v_a
+        v_cond[b] += w[b][:, None, None, None] * v_b
         return v_uncond + g * (v_cond - v_uncond)
 
 
@@ -302,16 +345,23 @@ def seeded_noise(n: int, size: int, seed: int) -> Tensor:
 def fit(sample: np.ndarray, width: int, height: int) -> Image.Image:
     """Upscale a square HWC uint8 sample to width x height without distorting it.
 
-    The shorter side of the output shows the whole sample; the longer side is filled by
-    repeating the sample's edge pixels (the scenes have plain backgrounds).
+    The shorter side of the output shows the whole sample; the longer side is filled with the
+    median colour of the sample's outer two pixels (the scenes have plain backgrounds; copying
+    the edge pixels outwards instead would draw streaks).
     """
     side = sample.shape[0]
     scale = min(width, height) / side
     pad_x = max(0, round(width / scale) - side)
     pad_y = max(0, round(height / scale) - side)
-    padded = np.pad(
-        sample,
-        ((pad_y // 2, pad_y - pad_y // 2), (pad_x // 2, pad_x - pad_x // 2), (0, 0)),
-        mode="edge",
+    ring = np.concatenate(
+        [
+            sample[:2].reshape(-1, 3),
+            sample[-2:].reshape(-1, 3),
+            sample[:, :2].reshape(-1, 3),
+            sample[:, -2:].reshape(-1, 3),
+        ]
     )
-    return Image.fromarray(padded).resize((width, height), Image.Resampling.BICUBIC)
+    canvas = np.empty((side + pad_y, side + pad_x, 3), np.uint8)
+    canvas[:] = np.median(ring, axis=0).astype(np.uint8)
+    canvas[pad_y // 2 : pad_y // 2 + side, pad_x // 2 : pad_x // 2 + side] = sample
+    return Image.fromarray(canvas).resize((width, height), Image.Resampling.BICUBIC)

@@ -53,12 +53,19 @@ class Predictor(BasePredictor):
         """(count, 32, 32, 3) uint8 frames, one diffusion sample each, denoised in one batch."""
         diffusion = self.diffusion
         scenes = [s.strip() for s in SCENE_BREAK.split(prompt) if s.strip()] or [""]
-        cond = conditioning_walk(diffusion.encode(scenes), count)
+        cond, cond_b, weight = scene_walk(diffusion.encode(scenes), count)
         uncond = diffusion.encode([""]).expand(count, -1)
         noise = noise_walk(count, diffusion.cfg.size, seed)
+        blend = None if cond_b is None else (cond_b, weight)
         with tqdm(total=steps, desc="denoising") as bar:
             images = diffusion.sample(
-                noise, cond, uncond, steps, guidance, on_step=lambda _: bar.update(1)
+                noise,
+                cond,
+                uncond,
+                steps,
+                guidance,
+                on_step=lambda _: bar.update(1),
+                blend=blend,
             )
         return D.to_uint8(images).numpy()
 
@@ -72,15 +79,18 @@ def smoothstep(x: torch.Tensor) -> torch.Tensor:
     return x * x * (3 - 2 * x)
 
 
-def conditioning_walk(scenes: torch.Tensor, count: int) -> torch.Tensor:
-    """Per-frame prompt vectors: hold each scene, then ease into the next one."""
+def scene_walk(
+    scenes: torch.Tensor, count: int
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """Per frame: the scene before, the scene after, and how far (0..1) the frame has moved
+    from one to the other. Each scene is held for a while, then eased into the next."""
     if len(scenes) == 1 or count == 1:
-        return scenes[:1].expand(count, -1)
-    u = torch.linspace(0, len(scenes) - 1, count, device=scenes.device)
+        return scenes[:1].expand(count, -1), None, torch.zeros(count)
+    u = torch.linspace(0, len(scenes) - 1, count)
     left = u.floor().clamp(max=len(scenes) - 2).long()
     frac = ((u - left - HOLD / 2) / (1 - HOLD)).clamp(0, 1)
-    w = smoothstep(frac)[:, None]
-    return (1 - w) * scenes[left] + w * scenes[left + 1]
+    device = scenes.device
+    return scenes[left.to(device)], scenes[(left + 1).to(device)], smoothstep(frac)
 
 
 def noise_walk(count: int, size: int, seed: int) -> torch.Tensor:
