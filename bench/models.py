@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import importlib.util
 import os
 import socket
@@ -127,12 +128,17 @@ def measure(call: Callable[[], Any], runs: int, warmup: int, streaming: bool) ->
 
 
 def direct(slugs: list[str], runs: int, tmp: Path) -> dict[str, Timing]:
+    import torch
+
+    threads = torch.get_num_threads()
     results = {}
     for slug in slugs:
+        torch.set_num_threads(threads)  # a model may change it in setup (tiny-llm uses one)
         predictor = load_predictor(slug)
         inputs = defaults(predictor)
         inputs.update({k: as_local(v, tmp) for k, v in required_inputs(slug, tmp).items()})
-        inputs["seed"] = 1
+        if "seed" in inputs:
+            inputs["seed"] = 1
         results[slug] = measure(
             lambda p=predictor, i=inputs: p.predict(**i), runs, 0, slug == "tiny-llm"
         )
@@ -186,12 +192,14 @@ def through_api(slugs: list[str], runs: int, tmp: Path) -> dict[str, Timing]:
         client = replicate.Client(api_token=TOKEN, base_url=f"http://127.0.0.1:{port}")
         results = {}
         for slug in slugs:
-            inputs = {**required_inputs(slug, tmp), "seed": 1}
+            inputs = required_inputs(slug, tmp)
+            if slug != "minilm":
+                inputs["seed"] = 1
             if slug == "tiny-llm":
 
                 def call(i: dict[str, Any] = inputs) -> Any:
                     stream = client.stream("pier/tiny-llm", input=i)
-                    return (e.data for e in stream if e.event == "output")
+                    return (e.data for e in stream if e.event.value == "output")
             else:
 
                 def call(i: dict[str, Any] = inputs, s: str = slug) -> Any:
@@ -235,7 +243,8 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown models: {', '.join(sorted(unknown))}")
     with tempfile.TemporaryDirectory() as tmp:
-        direct_t = direct(slugs, args.runs, Path(tmp))
+        with contextlib.redirect_stdout(sys.stderr):  # the models' own prints
+            direct_t = direct(slugs, args.runs, Path(tmp))
         api_t = {} if args.no_api else through_api(slugs, args.runs, Path(tmp))
     report(direct_t, api_t, args.runs)
 
