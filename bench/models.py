@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import functools
 import importlib.util
 import os
 import socket
@@ -139,9 +140,8 @@ def direct(slugs: list[str], runs: int, tmp: Path) -> dict[str, Timing]:
         inputs.update({k: as_local(v, tmp) for k, v in required_inputs(slug, tmp).items()})
         if "seed" in inputs:
             inputs["seed"] = 1
-        results[slug] = measure(
-            lambda p=predictor, i=inputs: p.predict(**i), runs, 0, slug == "tiny-llm"
-        )
+        call = functools.partial(predictor.predict, **inputs)
+        results[slug] = measure(call, runs, 0, slug == "tiny-llm")
         print(f"  direct {slug}: p50 {results[slug].p50:.2f}s", file=sys.stderr)
     return results
 
@@ -183,6 +183,14 @@ def start_pier(data: Path, port: int, slugs: list[str]) -> subprocess.Popen[byte
     raise RuntimeError("pier serve did not come up within 180 s")
 
 
+def api_call(client: Any, slug: str, inputs: dict[str, Any]) -> Any:
+    """One prediction with the official client: streamed for tiny-llm, `run` for the rest."""
+    if slug == "tiny-llm":
+        stream = client.stream(f"pier/{slug}", input=inputs)
+        return (e.data for e in stream if e.event.value == "output")
+    return client.run(f"pier/{slug}", input=inputs)
+
+
 def through_api(slugs: list[str], runs: int, tmp: Path) -> dict[str, Timing]:
     import replicate
 
@@ -195,16 +203,7 @@ def through_api(slugs: list[str], runs: int, tmp: Path) -> dict[str, Timing]:
             inputs = required_inputs(slug, tmp)
             if slug != "minilm":
                 inputs["seed"] = 1
-            if slug == "tiny-llm":
-
-                def call(i: dict[str, Any] = inputs) -> Any:
-                    stream = client.stream("pier/tiny-llm", input=i)
-                    return (e.data for e in stream if e.event.value == "output")
-            else:
-
-                def call(i: dict[str, Any] = inputs, s: str = slug) -> Any:
-                    return client.run(f"pier/{s}", input=i)
-
+            call = functools.partial(api_call, client, slug, inputs)
             results[slug] = measure(call, runs, 1, slug == "tiny-llm")
             print(f"  api {slug}: p50 {results[slug].p50:.2f}s", file=sys.stderr)
         return results

@@ -13,6 +13,7 @@ import importlib.util
 import io
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ def example(slug: str) -> dict[str, Any]:
     return dict(meta["example"])
 
 
-def row(images: list[Image.Image], columns: int) -> Image.Image:
+def row(images: Sequence[Image.Image], columns: int) -> Image.Image:
     rows = (len(images) + columns - 1) // columns
     sheet = Image.new("RGB", (columns * TILE, rows * TILE))
     for i, img in enumerate(images):

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -135,14 +136,17 @@ def generate(
 
 
 def save(model: GPT, path: Path, held_out_loss: float) -> None:
+    """Half-precision weights; the metadata is one JSON entry (safetensors writes several
+    entries in no fixed order, which would make the file's bytes differ between runs)."""
     state = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
-    meta = {"config": json.dumps(asdict(model.cfg)), "held_out_loss": f"{held_out_loss:.4f}"}
-    save_file(state, str(path), metadata=meta)
+    info = {"config": asdict(model.cfg), "held_out_loss": round(held_out_loss, 4)}
+    save_file(state, str(path), metadata={"pier": json.dumps(info, sort_keys=True)})
 
 
-def load(path: Path, device: torch.device) -> tuple[GPT, dict[str, str]]:
+def load(path: Path, device: torch.device) -> tuple[GPT, dict[str, Any]]:
+    """The model on `device`, and its metadata (`config`, `held_out_loss`)."""
     with safe_open(str(path), framework="pt") as f:
-        meta = f.metadata() or {}
-    model = GPT(Config(**json.loads(meta["config"])))
+        info: dict[str, Any] = json.loads((f.metadata() or {})["pier"])
+    model = GPT(Config(**info["config"]))
     model.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
-    return model.to(device).eval(), meta
+    return model.to(device).eval(), info
