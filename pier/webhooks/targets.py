@@ -6,12 +6,16 @@ targets, Pier refuses loopback, private, link-local, shared, reserved and multic
 The check runs twice: on the URL when the prediction is created (a clear 422 at once), and on
 the address actually dialled, inside the HTTP client's connection step, so a name that resolves
 to a public address at creation and a private one later (DNS rebinding) is still refused.
+
+Numeric hosts are read the way the system resolver reads them (`inet_aton`): `2130706433`,
+`127.1`, `0x7f000001` and `0177.0.0.1` are all 127.0.0.1, and `0` is 0.0.0.0.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 import urllib.parse
 from collections.abc import Iterable
@@ -23,6 +27,8 @@ import httpx
 EVENTS = ("start", "output", "logs", "completed")
 LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
+V4_COMPATIBLE = ipaddress.ip_network("::/96")  # the deprecated ::a.b.c.d form
+_NUMBER = re.compile(r"0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -38,16 +44,39 @@ def public_address(ip: IPAddress) -> bool:
             ip = ip.ipv4_mapped
         elif ip.sixtofour is not None:
             ip = ip.sixtofour
-        elif ip in NAT64:
+        elif ip in NAT64 or ip in V4_COMPATIBLE:
             ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     return ip.is_global and not ip.is_multicast
 
 
-def _host_address(host: str) -> IPAddress | None:
-    try:
-        return ipaddress.ip_address(host.strip("[]").split("%")[0])
-    except ValueError:
+def inet_aton(host: str) -> ipaddress.IPv4Address | None:
+    """An IPv4 address in any spelling `inet_aton` accepts (1 to 4 parts, each decimal, octal
+    with a leading 0, or hex with 0x; the last part fills the remaining bytes); else None."""
+    parts = host.split(".")
+    if not 1 <= len(parts) <= 4 or not all(_NUMBER.fullmatch(part) for part in parts):
         return None
+    numbers = [_inet_number(part) for part in parts]
+    *leading, last = numbers
+    if any(n > 0xFF for n in leading) or last >= 1 << (8 * (4 - len(leading))):
+        return None
+    value = last
+    for index, number in enumerate(leading):
+        value |= number << (8 * (3 - index))
+    return ipaddress.IPv4Address(value)
+
+
+def _inet_number(part: str) -> int:
+    base = 16 if part[:2].lower() == "0x" else 8 if part[0] == "0" else 10
+    digits = (part[2:] if base == 16 else part).lstrip("0") or "0"
+    return int(digits, base) if len(digits) <= 12 else 1 << 32  # longer is out of range anyway
+
+
+def _host_address(host: str) -> IPAddress | None:
+    host = host.strip("[]").split("%")[0]
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return inet_aton(host.rstrip("."))
 
 
 def check_url(url: Any, allow_private: bool) -> str:
@@ -62,6 +91,8 @@ def check_url(url: Any, allow_private: bool) -> str:
         raise TargetRefused(f"is not a valid URL: {exc}") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TargetRefused("must be an http(s) URL with a host, like https://example.com/hook")
+    if any(char.isspace() or not char.isprintable() for char in parts.hostname):
+        raise TargetRefused("has an invalid host")
     if port == 0:
         raise TargetRefused("has an invalid port")
     if allow_private:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 import time
 
 import httpx
@@ -84,6 +85,7 @@ def test_public_targets_pass() -> None:
         ("::ffff:10.0.0.1", False),
         ("64:ff9b::7f00:1", False),  # NAT64 of 127.0.0.1
         ("2002:7f00:1::", False),  # 6to4 of 127.0.0.1
+        ("::127.0.0.1", False),  # the deprecated v4-compatible form
         ("ff02::1", False),
     ],
 )
@@ -107,3 +109,70 @@ async def test_guarded_client_will_not_dial_a_loopback_address() -> None:
         for url in ("http://127.0.0.1:9/", "http://localhost:9/"):
             with pytest.raises(httpx.ConnectError, match="no public address"):
                 await guarded.post(url, content=b"{}")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://2130706433/",
+        "http://127.1/",
+        "http://127.0.1:8000/hook",
+        "http://0x7f000001/",
+        "http://0x7F.1/",
+        "http://0177.0.0.1/",
+        "http://0/",
+        "http://0.0/",
+        "http://017700000001/",
+        "http://3232235521/",  # 192.168.0.1
+        "http://[::1]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[::ffff:7f00:1]/",
+    ],
+)
+def test_numeric_spellings_of_private_addresses_are_refused(url: str) -> None:
+    with pytest.raises(TargetRefused, match="loopback or private"):
+        check_url(url, allow_private=False)
+
+
+def test_numeric_spellings_of_public_addresses_pass() -> None:
+    assert check_url("http://134744072/", allow_private=False)  # 8.8.8.8
+    assert check_url("http://0x8.0x8.0x8.0x8/", allow_private=False)
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "2130706433",
+        "127.1",
+        "127.0.1",
+        "0x7f000001",
+        "0X7F.0.0.1",
+        "0177.0.0.1",
+        "0",
+        "00",
+        "0x",
+        "08",
+        "09.1",
+        "1.2.3.4.5",
+        "4294967295",
+        "4294967296",
+        "256.1",
+        "1.16777215",
+        "1.16777216",
+        "1.2.65535",
+        "1.2.65536",
+        "0x100.1",
+        "000000000000000000000177.1",
+        "1" * 5000,
+        "example.com",
+        "",
+        "-1",
+        "1e3",
+    ],
+)
+def test_numeric_hosts_read_like_the_system_resolver(host: str) -> None:
+    try:
+        expected = ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        expected = None
+    assert targets.inet_aton(host) == expected
