@@ -18,12 +18,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from pier.store import migrate
+from pier.store.cache import LRU
 from pier.store.engine import ThreadedEngine, Write
 from pier.store.tables import accounts, files, login_codes, models, predictions, tokens, versions
 from pier.util import new_id, utcnow
 
 Row = dict[str, Any]
 MODEL_CACHE_SECONDS = 1.0
+CACHE_ENTRIES = 1024  # per cache: lookups by name come from clients, so they are bounded
 
 
 def hash_secret(value: str) -> str:
@@ -67,8 +69,8 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.db = ThreadedEngine(migrate.sync_url(url))
-        self._model_cache: dict[tuple[str, str], tuple[float, Row | None]] = {}
-        self._version_cache: dict[tuple[str, str], Row] = {}
+        self._model_cache: LRU[tuple[str, str], tuple[float, Row | None]] = LRU(CACHE_ENTRIES)
+        self._version_cache: LRU[tuple[str, str], Row] = LRU(CACHE_ENTRIES)
 
     @classmethod
     async def open(cls, url: str) -> Store:
@@ -138,6 +140,16 @@ class Store:
         )
         return await self._one(query)
 
+    async def expire_login_codes(self) -> int:
+        """End every login code not used yet (a new start prints a new one); how many."""
+        now = utcnow()
+        return await self._write(
+            login_codes.update()
+            .where(login_codes.c.used_at.is_(None))
+            .where(login_codes.c.expires_at > now)
+            .values(expires_at=now)
+        )
+
     async def create_login_code(self, account_id: str, ttl: timedelta) -> str:
         code = secrets.token_urlsafe(24)
         await self._write(
@@ -185,7 +197,7 @@ class Store:
         if hit is None or hit[0] < now:
             query = sa.select(models).where(models.c.owner == owner, models.c.name == name)
             hit = (now + MODEL_CACHE_SECONDS, await self._one(query))
-            self._model_cache[key] = hit
+            self._model_cache.put(key, hit)
         model = hit[1]
         if model is None or account_id is None:
             return None if model is None else dict(model)
@@ -243,13 +255,14 @@ class Store:
 
     async def get_version(self, model_id: str, version_id: str) -> Row | None:
         key = (model_id, version_id)
-        if key in self._version_cache:  # versions are immutable
-            return self._version_cache[key]
+        cached = self._version_cache.get(key)  # versions are immutable
+        if cached is not None:
+            return cached
         row = await self._one(
             sa.select(versions).where(versions.c.model_id == model_id, versions.c.id == version_id)
         )
         if row is not None:
-            self._version_cache[key] = row
+            self._version_cache.put(key, row)
         return row
 
     async def find_version(self, version_id: str, account_id: str) -> tuple[Row, Row] | None:
