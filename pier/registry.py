@@ -128,6 +128,8 @@ async def register(
     model = await store.get_model(owner, model_name)
     if model is not None and model["account_id"] != account["id"]:
         raise ModelDirError(f"model {name} belongs to another account")
+    cover = inside(model_dir.path, meta_path(model_dir.meta, "cover_image"), "cover_image")
+    inside(model_dir.path, "README.md", "README.md")
     version_id = content_hash(model_dir.path)
     if model is not None:
         existing = await store.get_version(model["id"], version_id)
@@ -146,7 +148,7 @@ async def register(
         "description": meta.get("description"),
         "kind": meta.get("kind") or guess_kind(schema),
         "readme": readme.read_text() if readme.is_file() else None,
-        "cover_image": _cover(target, meta.get("cover_image")),
+        "cover_image": _cover(target, cover),
         "example_input": meta.get("example"),
     }
     if model is None:
@@ -173,8 +175,36 @@ async def register(
     return model, version, True
 
 
-def _cover(directory: Path, name: object) -> str | None:
-    path = directory / str(name) if name else None
+def meta_path(meta: dict[str, Any], key: str) -> str | None:
+    value = meta.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ModelDirError(f"pier.yaml: {key} must be a path relative to the model directory")
+    return value
+
+
+def inside(directory: Path, name: str | None, what: str) -> str | None:
+    """`name` as a path relative to `directory`, refused when it leads out of it.
+
+    Links are followed, so a link inside the directory that points outside it is refused too:
+    whatever a model directory names is served to anyone who can see the model.
+    """
+    if name is None:
+        return None
+    root = directory.resolve()
+    candidate = Path(name)
+    resolved = (root / candidate).resolve()
+    if candidate.is_absolute() or not resolved.is_relative_to(root):
+        raise ModelDirError(
+            f"{what} {name!r} points outside the model directory {root}; "
+            "give a path inside it, like cover.png"
+        )
+    return resolved.relative_to(root).as_posix()
+
+
+def _cover(directory: Path, name: str | None) -> str | None:
+    path = directory / name if name else None
     return str(path) if path is not None and path.is_file() else None
 
 

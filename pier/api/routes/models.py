@@ -102,7 +102,10 @@ async def delete_version(owner: str, name: str, version_id: str) -> Response:
 
 @router.get("/covers/{model_id}")
 async def cover(model_id: str, svc: ServicesDep) -> Response:
+    """A model's cover image, served without a token; only ever a file of a registered version."""
     model = await svc.store.get_model_by_id(model_id)
-    if model is None or not model.get("cover_image") or not Path(model["cover_image"]).is_file():
+    path = Path(model["cover_image"]).resolve() if model and model.get("cover_image") else None
+    versions = (svc.settings.data_dir / "versions").resolve()
+    if path is None or not path.is_relative_to(versions) or not path.is_file():
         raise not_found("Cover image")
-    return FileResponse(model["cover_image"], headers={"Cache-Control": "public, max-age=3600"})
+    return FileResponse(path, headers={"Cache-Control": "public, max-age=3600"})
