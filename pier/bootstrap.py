@@ -52,6 +52,8 @@ async def ensure_admin(store: Store, settings: Settings) -> tuple[Row, str | Non
 
 async def bootstrap(store: Store, settings: Settings) -> BootInfo:
     account, created = await ensure_admin(store, settings)
+    # Only the link this start prints works: links printed by earlier starts end here.
+    await store.expire_login_codes()
     code = await store.create_login_code(account["id"], LOGIN_TTL)
     return BootInfo(account, created, code)
 

@@ -77,6 +77,25 @@ SETTINGS: tuple[Setting, ...] = (
         "Let file inputs be downloaded from loopback and private addresses (off: a user cannot "
         "make Pier fetch from its own network).",
     ),
+    Setting(
+        "max_connections",
+        int,
+        1000,
+        "Client connections served at once; one more is answered 503 and closed.",
+    ),
+    Setting(
+        "header_timeout",
+        float,
+        15.0,
+        "Seconds a client has to send a request's line and headers before its connection is "
+        "closed.",
+    ),
+    Setting(
+        "keepalive_timeout",
+        float,
+        5.0,
+        "Seconds an idle kept-alive connection stays open between requests.",
+    ),
     Setting("log_level", str, "info", "Server log level (debug, info, warning, error)."),
 )
 
@@ -117,6 +136,9 @@ class Settings:
     builtin_models: bool = True
     allow_private_webhooks: bool = False
     allow_private_input_urls: bool = False
+    max_connections: int = 1000
+    header_timeout: float = 15.0
+    keepalive_timeout: float = 5.0
     log_level: str = "info"
 
     @classmethod

@@ -13,6 +13,7 @@ from pier.api import errors, serialize
 from pier.api.deps import Services
 from pier.api.limits import EdgeMiddleware
 from pier.api.routes import account, files, models, predictions, stream, web
+from pier.api.security import SecurityHeadersMiddleware
 from pier.bootstrap import BootInfo, bootstrap, register_builtins
 from pier.dispatch import Dispatcher, Live
 from pier.files import FileStore, InputFetcher
@@ -58,10 +59,12 @@ def create_app(
             await store.close()
 
     app = FastAPI(
-        title="Pier", version="0.1.0", lifespan=lifespan, docs_url="/docs", redoc_url=None
+        title="Pier", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None
     )
     errors.install(app)
     app.add_middleware(EdgeMiddleware, max_body=settings.max_request_bytes)
+    # Added last, so outermost: every response gets the security headers, errors included.
+    app.add_middleware(SecurityHeadersMiddleware, base_url=settings.base_url)
     for module in (predictions, models, files, stream, account, web):
         app.include_router(module.router)
     return app

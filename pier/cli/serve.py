@@ -12,6 +12,7 @@ import typer
 import uvicorn
 
 from pier.api.app import create_app
+from pier.api.connections import protocol_for, raise_fd_limit
 from pier.bootstrap import ADMIN, BootInfo, ensure_admin, token_file
 from pier.registry import ModelDirError, register
 from pier.settings import Settings
@@ -48,6 +49,9 @@ def serve(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    for name in ("max_connections", "header_timeout", "keepalive_timeout"):
+        if getattr(settings, name) <= 0:
+            raise typer.BadParameter(f"{name} must be more than 0, not {getattr(settings, name)}")
     family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -73,6 +77,7 @@ def serve(
     app = create_app(settings, on_ready=announce)
     config = uvicorn.Config(
         app,
+        http=protocol_for(settings, open_files=raise_fd_limit()),
         log_level=settings.log_level,
         access_log=False,
         proxy_headers=False,  # links come from settings.public_url, not forwarded headers

@@ -5,10 +5,22 @@ import { api, session } from "../api.js";
 import { h, mount } from "../dom.js";
 import { navigate } from "../router.js";
 
+/**
+ * Where to go after signing in: a path on this site, or "/". A crafted link must not send the
+ * user elsewhere, and browsers read "/\host" and "/<tab>/host" as "//host" (another site), so
+ * the value must be a plain path and must still name this origin once the browser has parsed it.
+ */
 function nextPath(query) {
   const next = query.get("next");
-  // Only same-site paths, so a crafted link cannot send the user elsewhere.
-  return next && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/login") ? next : "/";
+  if (!next || next[0] !== "/" || next[1] === "/" || /[\\\s\u0000-\u001f\u007f]/.test(next)) return "/";
+  let target;
+  try {
+    target = new URL(next, location.origin);
+  } catch {
+    return "/";
+  }
+  if (target.origin !== location.origin || target.pathname.startsWith("/login")) return "/";
+  return target.pathname + target.search + target.hash;
 }
 
 export async function render({ view, query, setTitle }) {
