@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from pier.api import errors, serialize
+from pier.api import errors, openapi, serialize
 from pier.api.deps import Services
 from pier.api.limits import EdgeMiddleware
 from pier.api.routes import account, files, models, predictions, stream, web
@@ -63,10 +63,12 @@ def create_app(
     )
     errors.install(app)
     app.add_middleware(EdgeMiddleware, max_body=settings.max_request_bytes)
+    app.add_middleware(errors.LastResort)  # anything that escapes gets a response
     # Added last, so outermost: every response gets the security headers, errors included.
     app.add_middleware(SecurityHeadersMiddleware, base_url=settings.base_url)
     for module in (predictions, models, files, stream, account, web):
         app.include_router(module.router)
+    openapi.install(app)
     return app
 
 

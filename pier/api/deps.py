@@ -11,8 +11,11 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from pier.api.errors import ApiError
+from pier.api.jsonbody import BadJson, loads
+from pier.api.openapi import BEARER, BEARER_HELP
 from pier.dispatch import Dispatcher
 from pier.files import FileStore
 from pier.settings import Settings
@@ -51,7 +54,16 @@ def bearer_token(request: Request) -> str | None:
     return None
 
 
-async def current_account(request: Request, svc: ServicesDep) -> Row:
+# Puts the token scheme in the OpenAPI document of every route that needs the account. The header
+# itself is read by bearer_token, which takes the `Token` scheme too.
+_bearer_scheme = HTTPBearer(auto_error=False, scheme_name=BEARER, description=BEARER_HELP)
+
+
+async def current_account(
+    request: Request,
+    svc: ServicesDep,
+    _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)] = None,
+) -> Row:
     token = bearer_token(request)
     if token is None:
         raise ApiError(
@@ -81,8 +93,8 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
     invalid = ApiError(400, "The cursor is not valid; use the `next` URL as given.")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, UnicodeDecodeError) as exc:
+        value = loads(base64.urlsafe_b64decode(padded.encode()))
+    except ValueError as exc:  # binascii.Error and BadJson among them
         raise invalid from exc
     if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
         raise invalid
@@ -104,8 +116,8 @@ async def json_body(request: Request, *, allow_empty: bool = False) -> dict[str,
             return {}
         raise ApiError(400, "The request body is empty; send a JSON object.")
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        body = loads(raw)
+    except BadJson as exc:
         raise ApiError(400, f"The request body is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise ApiError(400, "The request body must be a JSON object.")

@@ -3,35 +3,18 @@ base URL already ends in /v1."""
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-
-class BodyTooLarge(Exception):
-    pass
+from pier.api.errors import ApiError, problem
 
 
-async def _send_413(send: Send, limit: int) -> None:
-    body = json.dumps(
-        {
-            "title": "Request too large",
-            "detail": f"Request bodies must be at most {limit} bytes.",
-            "status": 413,
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/problem+json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+class BodyTooLarge(ApiError):
+    """Raised while the body is read, so the route's error handling answers it like any other;
+    the connection is closed after, as the rest of the body is never read."""
+
+    def __init__(self, limit: int) -> None:
+        detail = f"Request bodies must be at most {limit} bytes."
+        super().__init__(413, detail, headers={"Connection": "close"})
 
 
 class EdgeMiddleware:
@@ -53,10 +36,10 @@ class EdgeMiddleware:
                 except ValueError:
                     too_big = False
                 if too_big:
-                    await _send_413(send, self.max_body)
+                    exc = BodyTooLarge(self.max_body)
+                    await problem(exc.status, exc.detail, headers=exc.headers)(scope, receive, send)
                     return
         seen = 0
-        started = False
 
         async def limited_receive() -> Message:
             nonlocal seen
@@ -64,17 +47,7 @@ class EdgeMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_body:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(self.max_body)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await _send_413(send, self.max_body)
+        await self.app(scope, limited_receive, send)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from pier.api import serialize
+from pier.api import openapi, serialize
 from pier.api.deps import AccountDep, ServicesDep, json_body
 from pier.api.errors import ApiError
 from pier.api.jsonresponse import json_response
@@ -28,7 +28,7 @@ async def webhook_secret(account: AccountDep) -> Response:
     return json_response({"key": account["webhook_secret"]})
 
 
-@router.post("/auth/login")
+@router.post("/auth/login", openapi_extra=openapi.LOGIN)
 async def login(request: Request, svc: ServicesDep) -> Response:
     """Trade a one-time login code (printed by `pier serve`) for an API token."""
     body = await json_body(request)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -11,9 +10,10 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile
 from starlette.responses import FileResponse, Response
 
-from pier.api import serialize
+from pier.api import openapi, serialize
 from pier.api.deps import AccountDep, ServicesDep, decode_time_cursor, encode_cursor
 from pier.api.errors import ApiError, not_found
+from pier.api.jsonbody import loads
 from pier.api.jsonresponse import json_response
 from pier.files import FileTooLarge
 
@@ -44,7 +44,7 @@ async def _metadata(value: Any) -> dict[str, Any]:
     if not str(raw).strip():
         return {}
     try:
-        parsed = json.loads(raw)
+        parsed = loads(raw)
     except ValueError as exc:
         raise ApiError(400, f"metadata must be a JSON object: {exc}") from exc
     if not isinstance(parsed, dict):
@@ -52,7 +52,7 @@ async def _metadata(value: Any) -> dict[str, Any]:
     return parsed
 
 
-@router.post("/v1/files")
+@router.post("/v1/files", status_code=201, openapi_extra=openapi.FILE_UPLOAD)
 async def create_file(request: Request, svc: ServicesDep, account: AccountDep) -> Response:
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise ApiError(415, "Upload files as multipart/form-data with a part named 'content'.")
@@ -106,7 +106,7 @@ async def download_file(file_id: str, svc: ServicesDep, account: AccountDep) -> 
     )
 
 
-@router.delete("/v1/files/{file_id}")
+@router.delete("/v1/files/{file_id}", status_code=204)
 async def delete_file(file_id: str, svc: ServicesDep, account: AccountDep) -> Response:
     row = await svc.store.get_file(file_id, account["id"])
     if row is None:

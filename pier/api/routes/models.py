@@ -49,7 +49,8 @@ async def list_models(
     return await _page(svc, account, cursor, q)
 
 
-@router.api_route("/v1/models", methods=["QUERY"])
+# OpenAPI 3.1 has no QUERY method; GET /v1/models?q= is the same search, described.
+@router.api_route("/v1/models", methods=["QUERY"], include_in_schema=False)
 async def search_models(request: Request, svc: ServicesDep, account: AccountDep) -> Response:
     text = (await request.body()).decode(errors="replace").strip()
     if len(text) >= 2 and text[0] == text[-1] == '"':
@@ -95,7 +96,7 @@ async def get_version(
     return json_response(serialize.version(row))
 
 
-@router.delete("/v1/models/{owner}/{name}/versions/{version_id}")
+@router.delete("/v1/models/{owner}/{name}/versions/{version_id}", include_in_schema=False)
 async def delete_version(owner: str, name: str, version_id: str) -> Response:
     raise ApiError(405, "Versions are immutable in Pier and cannot be deleted.")
 

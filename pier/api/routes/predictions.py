@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from pier.api import serialize
+from pier.api import openapi, serialize
 from pier.api.deps import (
     AccountDep,
     ServicesDep,
@@ -180,14 +180,18 @@ def _render(svc: ServicesDep, row: Row, live: Live | None = None) -> dict[str, A
 # the account directly: FastAPI's dependency solving costs more than the rest of the handler.
 
 
-@router.post("/v1/predictions")
+@router.post("/v1/predictions", status_code=201, openapi_extra=openapi.VERSION_PREDICTION)
 async def create_prediction(request: Request) -> Response:
     svc = await services(request)
     account = await current_account(request, svc)
     return await _create(request, svc, account, None)
 
 
-@router.post("/v1/models/{owner}/{name}/predictions")
+@router.post(
+    "/v1/models/{owner}/{name}/predictions",
+    status_code=201,
+    openapi_extra=openapi.MODEL_PREDICTION,
+)
 async def create_model_prediction(owner: str, name: str, request: Request) -> Response:
     svc = await services(request)
     account = await current_account(request, svc)
@@ -207,7 +211,7 @@ async def _find(svc: ServicesDep, account: Row, prediction_id: str) -> tuple[Row
     return row, None
 
 
-@router.get("/v1/predictions/{prediction_id}")
+@router.get("/v1/predictions/{prediction_id}", openapi_extra=openapi.AUTHENTICATED)
 async def get_prediction(prediction_id: str, request: Request) -> Response:
     svc = await services(request)
     account = await current_account(request, svc)

@@ -1,0 +1,143 @@
+"""The served OpenAPI document: what FastAPI reads from the route signatures, plus what it cannot
+see there.
+
+Several routes read their body by hand (skipping FastAPI's dependency solving, which costs more
+than the rest of the handler), so their request bodies are declared here and attached with
+`openapi_extra`. The document also names the bearer token scheme on every route that needs a
+token, and describes every error as problem details.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+BEARER = "bearer"
+BEARER_HELP = (
+    "An API token, sent as `Authorization: Bearer <token>`. The `Token <token>` scheme of older "
+    "clients is accepted too."
+)
+SECURITY_SCHEMES = {BEARER: {"type": "http", "scheme": "bearer", "description": BEARER_HELP}}
+# Routes with the account dependency get this from FastAPI; routes that look the account up by
+# hand declare it.
+AUTHENTICATED: dict[str, Any] = {"security": [{BEARER: []}]}
+
+PROBLEM = {
+    "type": "object",
+    "description": "Problem details (RFC 9457).",
+    "required": ["title", "detail", "status"],
+    "properties": {
+        "title": {"type": "string"},
+        "detail": {"type": "string"},
+        "status": {"type": "integer"},
+        "invalid_fields": {
+            "type": "array",
+            "description": "For input validation errors: one entry per invalid field.",
+            "items": {"type": "object"},
+        },
+    },
+}
+PROBLEM_RESPONSE = {
+    "description": "An error, as problem details.",
+    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+
+_PREDICTION_FIELDS: dict[str, Any] = {
+    "input": {
+        "type": "object",
+        "description": "The model's inputs, as the version's `openapi_schema` describes them.",
+        "additionalProperties": True,
+    },
+    "webhook": {
+        "type": "string",
+        "description": "An http(s) URL that receives the prediction as it changes.",
+    },
+    "webhook_events_filter": {
+        "type": "array",
+        "description": "Which changes are sent to the webhook (default: all).",
+        "items": {"type": "string", "enum": ["start", "output", "logs", "completed"]},
+    },
+    "stream": {
+        "type": "boolean",
+        "description": "Accepted for older clients and ignored: every prediction has a stream URL.",
+    },
+}
+
+
+def json_body(schema: dict[str, Any], *, required: bool = True) -> dict[str, Any]:
+    return {
+        "requestBody": {"required": required, "content": {"application/json": {"schema": schema}}}
+    }
+
+
+VERSION_PREDICTION = AUTHENTICATED | json_body(
+    {
+        "type": "object",
+        "required": ["version"],
+        "properties": {
+            "version": {
+                "type": "string",
+                "description": "A version id (64 hex digits), `owner/name` for a model's latest "
+                "version, or `owner/name:id`.",
+            },
+            **_PREDICTION_FIELDS,
+        },
+    }
+)
+MODEL_PREDICTION = AUTHENTICATED | json_body({"type": "object", "properties": _PREDICTION_FIELDS})
+LOGIN = json_body(
+    {
+        "type": "object",
+        "required": ["code"],
+        "properties": {"code": {"type": "string", "description": "The code of a login link."}},
+    }
+)
+FILE_UPLOAD = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["content"],
+                    "properties": {
+                        "content": {"type": "string", "format": "binary"},
+                        "filename": {"type": "string"},
+                        "type": {"type": "string", "description": "The file's media type."},
+                        "metadata": {
+                            "type": "string",
+                            "description": "A JSON object kept with the file.",
+                        },
+                    },
+                },
+                "encoding": {"content": {"contentType": "application/octet-stream"}},
+            }
+        },
+    }
+}
+
+
+def document(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document of `app`, built once."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    doc = get_openapi(title=app.title, version=app.version, routes=app.routes)
+    components = doc.setdefault("components", {})
+    components["securitySchemes"] = SECURITY_SCHEMES
+    schemas = components.setdefault("schemas", {})
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    schemas["Problem"] = PROBLEM
+    for path_item in doc["paths"].values():
+        for operation in path_item.values():
+            responses = operation["responses"]
+            responses.pop("422", None)  # FastAPI's shape; Pier's 422s are problem details
+            responses["default"] = PROBLEM_RESPONSE
+    app.openapi_schema = doc
+    return doc
+
+
+def install(app: FastAPI) -> None:
+    app.openapi = lambda: document(app)  # type: ignore[method-assign]

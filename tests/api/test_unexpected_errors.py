@@ -1,0 +1,41 @@
+"""An unexpected error is a complete problem+json 500 and nothing escapes the app.
+
+The failure is real: the database loses a table under the running server, as a damaged or
+hand-edited database would.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from tests.conftest import Pier
+
+
+def drop_table(data_dir: Path, table: str) -> None:
+    with sqlite3.connect(data_dir / "pier.db") as db:
+        db.execute(f"DROP TABLE {table}")
+
+
+async def test_a_failing_store_is_a_complete_500_and_the_app_raises_nothing(pier: Pier) -> None:
+    drop_table(pier.services.settings.data_dir, "models")
+    # httpx's ASGI transport re-raises whatever escapes the app, as a server would see it
+    response = await pier.client.get("/v1/models")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == 500 and "unexpected" in body["detail"]
+    assert "Traceback" not in response.text
+    # the rest of the API still answers
+    assert (await pier.client.get("/v1/account")).status_code == 200
+
+
+async def test_405_names_the_allowed_methods(pier: Pier) -> None:
+    response = await pier.client.patch("/v1/models")
+    assert response.status_code == 405
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["allow"] == "GET, QUERY"
+    account = await pier.client.delete("/v1/account")
+    assert account.status_code == 405 and account.headers["allow"] == "GET"
+    version = await pier.client.delete("/v1/models/a/b/versions/" + "0" * 64)
+    assert version.status_code == 405 and version.headers["allow"] == "GET"
