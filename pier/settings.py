@@ -62,6 +62,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("max_request_bytes", int, 110 * MB, "Largest request body accepted (413 above it)."),
     Setting("max_file_bytes", int, 100 * MB, "Largest uploaded or downloaded input file."),
+    Setting(
+        "max_log_bytes",
+        int,
+        1 * MB,
+        "Most bytes of logs kept per prediction (at least 1024); past it the earliest lines are "
+        "dropped and the log starts with a line saying how much.",
+    ),
     Setting("builtin_models", bool, True, "Register the built-in models on start."),
     Setting(
         "allow_private_webhooks",
@@ -133,6 +140,7 @@ class Settings:
     setup_retry_after: float = 30.0
     max_request_bytes: int = 110 * MB
     max_file_bytes: int = 100 * MB
+    max_log_bytes: int = 1 * MB
     builtin_models: bool = True
     allow_private_webhooks: bool = False
     allow_private_input_urls: bool = False

@@ -16,6 +16,7 @@ from typing import Any
 from pier.dispatch.live import Live, Status
 from pier.dispatch.pool import VersionPool
 from pier.files import FileStore, InputFetcher
+from pier.logtail import LogTail
 from pier.settings import Settings
 from pier.store import Row, Store
 from pier.util import utcnow
@@ -62,6 +63,8 @@ class Dispatcher:
 
     async def recover(self) -> None:
         now = utcnow()
+        # Secrets of ended predictions go with their final write; earlier versions kept them.
+        await self.store.forget_secrets(*(status.value for status in Status if status.terminal))
         for row in await self.store.predictions_with_status(Status.PROCESSING.value):
             metrics = dict(row["metrics"] or {})
             metrics["total_time"] = round((now - row["created_at"]).total_seconds(), 6)
@@ -71,6 +74,7 @@ class Dispatcher:
                 error=INTERRUPTED,
                 completed_at=now,
                 metrics=metrics,
+                secret_input=None,
             )
         versions = {(v["model_id"], v["id"]): v for v in await self.store.all_versions()}
         for row in await self.store.predictions_with_status(Status.STARTING.value):
@@ -81,6 +85,7 @@ class Dispatcher:
                     status=Status.FAILED.value,
                     completed_at=now,
                     error="The model version of this prediction no longer exists.",
+                    secret_input=None,
                 )
                 continue
             await self._enqueue(Live(row=row, version=version))
@@ -106,6 +111,7 @@ class Dispatcher:
         return live
 
     async def _enqueue(self, live: Live) -> None:
+        live.logs = LogTail(self.settings.max_log_bytes, live.row.get("logs") or "")
         self.live[live.id] = live
         await self.pool_for(live.version).put(live)
         self.notify(live)
@@ -185,6 +191,9 @@ class Dispatcher:
         )
         if started is None:
             live.set(started_at=now)
+        live.sync_logs()
+        if live.row.get("secret_input") is not None:  # kept no longer than the prediction needs
+            live.set(secret_input=None)
         file_rows, live.file_rows = live.file_rows, []
         await self.store.finish_prediction(live.id, live.take_dirty(), file_rows)
         self.live.pop(live.id, None)
@@ -192,6 +201,9 @@ class Dispatcher:
         self.notify(live)
 
     async def flush(self) -> None:
+        for live in list(self.live.values()):
+            if live.sync_logs():
+                self.notify(live)
         updates = [
             (live.id, live.take_dirty())
             for live in list(self.live.values())

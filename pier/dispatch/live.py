@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from pier.logtail import LogTail
 from pier.store import Row
 
 
@@ -57,6 +58,8 @@ class Live:
     enqueued_at: float = field(default_factory=time.monotonic)
     setup_time: float | None = None
     file_rows: list[Row] = field(default_factory=list)
+    logs: LogTail = field(default_factory=LogTail)  # the dispatcher sets the limit
+    logs_due: bool = False  # a deferred copy of the logs into the row is scheduled
 
     @property
     def id(self) -> str:
@@ -73,6 +76,22 @@ class Live:
     def set(self, **fields: Any) -> None:
         self.row.update(fields)
         self.dirty.update(fields)
+
+    def add_logs(self, text: str) -> bool:
+        """Append to the logs; True if the row has them now, False if `sync_logs` is still due.
+
+        Copying the log into the row costs its length, so it is done at once only while that is
+        small against what arrived since the last copy; so the cost stays linear in the text.
+        """
+        self.logs.append(text)
+        return self.logs.cheap_to_render() and self.sync_logs()
+
+    def sync_logs(self) -> bool:
+        """Bring `row["logs"]` up to date; True if it changed."""
+        if not self.logs.changed:
+            return False
+        self.set(logs=self.logs.text())
+        return True
 
     def take_dirty(self) -> dict[str, Any]:
         changed = {key: self.row[key] for key in self.dirty}

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from pier.dispatch.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
+# The longest a large log's newest lines wait before readers of the prediction see them.
+LOG_SYNC_DELAY = 0.05
 
 
 def _empty(folder: Path) -> None:
@@ -64,6 +66,7 @@ class VersionPool:
                 env=dict(version.get("environment") or {}),
                 setup_retry_after=settings.setup_retry_after,
                 cancel_grace=settings.cancel_grace,
+                max_log_bytes=settings.max_log_bytes,
             )
             for _ in range(max(1, settings.workers_per_version))
         ]
@@ -152,7 +155,7 @@ class VersionPool:
             await worker.ensure_started()
         except SetupFailed as exc:
             if not live.status.terminal:
-                live.set(logs=live.row["logs"] + (exc.logs or ""))
+                live.add_logs(exc.logs or "")
                 await self.dispatcher.finish(live, Status.FAILED, error=f"Setup failed: {exc}")
             return
         if live.status.terminal:  # canceled while the model was booting
@@ -204,6 +207,7 @@ class VersionPool:
             events,
             timeout=self.dispatcher.settings.prediction_timeout,
             context={"id": live.id},
+            keep_logs=False,
         )
         elapsed = time.monotonic() - started
         self.average_time = (
@@ -245,8 +249,16 @@ class VersionPool:
         return folder
 
     def _on_log(self, live: Live, text: str) -> None:
-        live.set(logs=live.row["logs"] + text)
-        self.dispatcher.notify(live)
+        if live.add_logs(text):
+            self.dispatcher.notify(live)
+        elif live.logs.changed and not live.logs_due:
+            live.logs_due = True
+            asyncio.get_running_loop().call_later(LOG_SYNC_DELAY, self._sync_logs, live)
+
+    def _sync_logs(self, live: Live) -> None:
+        live.logs_due = False
+        if not live.status.terminal and live.sync_logs():
+            self.dispatcher.notify(live)
 
     def _on_progress(self, live: Live, percent: float, current: int, total: int) -> None:
         live.set(progress={"percent": round(percent, 2), "current": current, "total": total})

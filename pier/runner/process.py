@@ -97,8 +97,31 @@ class ChildProcess:
             pass
 
 
+# What a model process may see of the server's environment: an allow-list, so the server's
+# own secrets (its admin token, its database URL, cloud credentials) never reach model code.
+# A model that needs more declares it in cog.yaml's `environment`, which is added on top.
+PASSED_NAMES = frozenset(
+    {
+        "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "LANGUAGE", "TZ",
+        "TMPDIR", "TEMP", "TMP", "PYTHONHOME", "PYTHONPATH", "PYTHONIOENCODING", "PYTHONUTF8",
+        "PYTHONHASHSEED", "PYTHONDONTWRITEBYTECODE", "PYTHONNOUSERSITE", "PYTHONWARNINGS",
+        "VIRTUAL_ENV", "LD_LIBRARY_PATH", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
+        "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_RUNTIME_DIR", "HF_HOME",
+        "HF_HUB_CACHE", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "TORCH_HOME",
+        "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+        "VECLIB_MAXIMUM_THREADS", "TORCH_NUM_THREADS",
+    }
+)  # fmt: skip
+PASSED_PREFIXES = ("LC_", "CUDA_", "NVIDIA_", "ROCR_", "HIP_", "KMP_", "PYTORCH_")
+
+
+def _passed(name: str) -> bool:
+    return name in PASSED_NAMES or name.startswith(PASSED_PREFIXES)
+
+
 def child_env(extra: Mapping[str, str] | None) -> dict[str, str]:
-    env = dict(os.environ)
+    """The model process's environment: the allowed part of ours, then the model's own."""
+    env = {name: value for name, value in os.environ.items() if _passed(name)}
     env.update(extra or {})
     env["PYTHONUNBUFFERED"] = "1"
     # Pier must be importable in the child even when it runs from a source checkout; the

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from pier.logtail import DEFAULT_LIMIT, LogTail
 from pier.runner import messages as m
 from pier.runner.capture import normalize
 from pier.runner.errors import SetupFailed
@@ -85,6 +86,7 @@ class _Run:
     logs: list[str] = field(default_factory=list)
     metrics: dict[str, Any] = field(default_factory=dict)
     cancel_requested: bool = False
+    keep_logs: bool = True
     grace: asyncio.Task[None] | None = None
     finished: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -112,6 +114,7 @@ class Worker:
         cancel_grace: float = 3.0,
         mode: str = "predict",
         setup_timeout: float | None = None,
+        max_log_bytes: int = DEFAULT_LIMIT,
     ) -> None:
         self.model_dir = pathlib.Path(model_dir).resolve()
         self.ref = ref
@@ -121,7 +124,8 @@ class Worker:
         self.mode = mode
         self.setup_timeout = setup_timeout
         self.state = WorkerState.NEW
-        self.setup_logs = ""
+        self.max_log_bytes = max_log_bytes
+        self._setup_logs = LogTail(max_log_bytes)
         self.setup_time: float | None = None
         self._child: ChildProcess | None = None
         self._supervisor: asyncio.Task[None] | None = None
@@ -130,6 +134,11 @@ class Worker:
         self._run: _Run | None = None
         self._start_lock: asyncio.Lock | None = None
         self._stopping = False
+
+    @property
+    def setup_logs(self) -> str:
+        """What the model printed during its last setup (the end of it, past the limit)."""
+        return self._setup_logs.text()
 
     @property
     def pid(self) -> int | None:
@@ -162,7 +171,7 @@ class Worker:
     async def _start(self) -> None:
         self._to(S.STARTING)
         self._stopping = False
-        self.setup_logs, self.setup_time = "", None
+        self._setup_logs, self.setup_time = LogTail(self.max_log_bytes), None
         setup = self._setup = asyncio.get_running_loop().create_future()
         try:
             child = await spawn_child(self.model_dir, self.ref, self.mode, self.env, self._on_line)
@@ -233,8 +242,12 @@ class Worker:
         events: PredictionEvents | None = None,
         timeout: float | None = None,
         context: dict[str, str] | None = None,
+        keep_logs: bool = True,
     ) -> PredictionResult:
-        """Run one prediction; model errors, crashes and timeouts come back as a result."""
+        """Run one prediction; model errors, crashes and timeouts come back as a result.
+
+        `keep_logs=False`: the result's `logs` stay empty (the caller takes them from `on_log`),
+        so a chatty model costs no memory here."""
         if self.state is S.BUSY:
             busy = self._run.id if self._run is not None else "?"
             raise RuntimeError(f"this worker is busy with prediction {busy}")
@@ -242,7 +255,8 @@ class Worker:
             await self.ensure_started()
         assert self.state is S.READY and self._child is not None
         loop = asyncio.get_running_loop()
-        run = _Run(prediction_id, events or PredictionEvents(), loop.create_future(), loop.time())
+        events = events or PredictionEvents()
+        run = _Run(prediction_id, events, loop.create_future(), loop.time(), keep_logs=keep_logs)
         self._run = run
         self._to(S.BUSY)
         request = m.Predict(prediction_id, inputs, os.path.abspath(output_dir), context or {})
@@ -352,11 +366,12 @@ class Worker:
         run = self._run
         if msg.id is None:
             if self.state is S.STARTING:
-                self.setup_logs += msg.text
+                self._setup_logs.append(msg.text)
             return
         if run is None or msg.id != run.id:
             return
-        run.logs.append(msg.text)
+        if run.keep_logs:
+            run.logs.append(msg.text)
         run.call("on_log", msg.text)
         progress = parse_progress(msg.text)
         if progress is not None:
@@ -376,11 +391,12 @@ class Worker:
         self._child = None
         what = describe_exit(child.proc.returncode)
         if self._setup is not None and not self._setup.done():
-            self.setup_logs += leftover
+            self._setup_logs.append(leftover)
             error = SetupFailed(f"The model process {what} during setup", self.setup_logs)
             self._setup.set_exception(error)
         elif self._run is not None and leftover:
-            self._run.logs.append(leftover)
+            if self._run.keep_logs:
+                self._run.logs.append(leftover)
             self._run.call("on_log", leftover)
         if self.state in (S.READY, S.BUSY):
             self._to(S.DEFUNCT)

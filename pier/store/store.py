@@ -355,6 +355,14 @@ class Store:
         )
         return await self._all(query)
 
+    async def forget_secrets(self, *statuses: str) -> int:
+        """Clear the secret inputs of predictions in these (ended) statuses; how many."""
+        return await self._write(
+            predictions.update()
+            .where(predictions.c.status.in_(statuses), predictions.c.secret_input.is_not(None))
+            .values(secret_input=sa.null())
+        )
+
     # -- files -------------------------------------------------------------------------------
     async def insert_file(self, row: Row) -> None:
         await self._write((_INSERT_FILE, row))

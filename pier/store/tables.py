@@ -86,7 +86,7 @@ predictions = sa.Table(
     sa.Column("version", sa.String(64), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("input", sa.JSON, nullable=False),
-    sa.Column("secret_input", sa.JSON, nullable=True),
+    sa.Column("secret_input", sa.JSON(none_as_null=True), nullable=True),  # NULL once ended
     sa.Column("output", sa.JSON, nullable=True),
     sa.Column("logs", sa.Text, nullable=False, server_default=""),
     sa.Column("error", sa.Text, nullable=True),

@@ -4,7 +4,9 @@ A stream holds no buffer of its own: the events of a prediction follow from its 
 outputs list, the cumulative logs, the status), and every event id names the position reached
 after it, `<outputs sent>:<log characters sent>`. So a late client, a reconnecting client
 (`Last-Event-ID`) and a client of a prediction that finished before a restart all get the same
-events, rebuilt from the live row or the stored one.
+events, rebuilt from the live row or the stored one. Log positions count everything the model
+printed, also what a long log dropped from its top (`pier.logtail`), so they never go back; a
+reader who had not read the dropped part gets the log's marker line instead.
 
 Outputs: each item of an iterator output is one `output` event as soon as the model yields it;
 a plain output becomes events only once the prediction ends (a list gives one event per item).
@@ -18,6 +20,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from pier import logtail
 from pier.stream.sse import Event
 
 TERMINAL = ("succeeded", "failed", "canceled")
@@ -94,12 +97,17 @@ def next_events(row: dict[str, Any], cursor: Cursor) -> tuple[list[Event], Curso
     outputs, logs_at, stage = cursor.outputs, cursor.logs, cursor.stage
     events: list[Event] = []
     if not stage:
-        logs = row.get("logs") or ""
-        start = min(logs_at, len(logs))
+        stored = row.get("logs") or ""
+        dropped, logs = logtail.split(stored)
+        start = min(logs_at - dropped, len(logs))
+        missed = ""  # the marker line, for a reader who had not read what was dropped
+        if start < 0:
+            start, missed = 0, stored[: len(stored) - len(logs)]
         end = _logs_end(logs, start, final)
-        if end > start:
-            logs_at = end
-            events.append(Event("logs", _strip_line_end(logs[start:end]), f"{outputs}:{logs_at}"))
+        if end > start or (missed and final):
+            logs_at = dropped + end
+            text = _strip_line_end(missed + logs[start:end])
+            events.append(Event("logs", text, f"{outputs}:{logs_at}"))
         items = output_items(row)
         while outputs < len(items):
             outputs += 1

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from pier import logtail
 from pier.webhooks import signing
 from pier.webhooks.targets import EVENTS
 
@@ -41,7 +42,7 @@ def _encode(body: dict[str, Any]) -> bytes:
 def _sizes(row: dict[str, Any]) -> tuple[int, int]:
     output = row.get("output")
     outputs = len(output) if isinstance(output, list) else int(output is not None)
-    return outputs, len(row.get("logs") or "")
+    return outputs, logtail.end(row.get("logs") or "")  # grows even when the log is capped
 
 
 @dataclass(eq=False)
