@@ -94,8 +94,8 @@ SETTINGS: tuple[Setting, ...] = (
         "header_timeout",
         float,
         15.0,
-        "Seconds a client has to send a request's line and headers before its connection is "
-        "closed.",
+        "Seconds a client has to send a request's line and headers, and the longest it may "
+        "pause in the middle of a request body, before its connection is closed.",
     ),
     Setting(
         "keepalive_timeout",

@@ -5,9 +5,10 @@ uvicorn closes a kept-alive connection that stays idle, but a connection that ne
 its request line and headers (or sends nothing at all) is kept forever; enough of them use up
 the process's file descriptors and every other request fails. `GuardedHttpProtocol` gives each
 request `header_timeout` seconds, from the connection's start (or the request's first byte on a
-kept-alive connection) to the end of its headers, and answers connections beyond the cap with a
-503 as soon as their headers arrive, so a normal client always gets an answer. Connections are
-also kept below the open-file limit, which `raise_fd_limit` lifts as far as the system allows.
+kept-alive connection) to the end of its headers, and as long again for any pause in the middle
+of a body; it answers connections beyond the cap with a 503 as soon as their headers arrive, so a
+normal client always gets an answer. Connections are also kept below the open-file limit, which
+`raise_fd_limit` lifts as far as the system allows.
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self.timeout_keep_alive = self.keepalive_timeout  # type: ignore[assignment]
         self._header_deadline: asyncio.TimerHandle | None = None
+        self._body_check: asyncio.TimerHandle | None = None
+        self._body_at = 0.0  # loop time the current request's body last moved
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -79,6 +82,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_header_clock()
+        self._stop_body_check()
         super().connection_lost(exc)
 
     def on_message_begin(self) -> None:
@@ -89,6 +93,41 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._stop_header_clock()
         super().on_headers_complete()
+        self._stop_body_check()
+        self._body_at = self.loop.time()
+        self._body_check = self.loop.call_later(self.header_timeout, self._check_body)
+
+    def on_body(self, body: bytes) -> None:
+        self._body_at = self.loop.time()
+        super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        self._stop_body_check()
+        super().on_message_complete()
+
+    def _check_body(self) -> None:
+        """Close the connection if the client stopped sending a body it has not finished.
+
+        Waiting does not count while Pier itself holds the client back: reading paused until
+        the app takes what arrived, or `Expect: 100-continue` not answered yet."""
+        self._body_check = None
+        cycle = self.cycle
+        if self.transport.is_closing() or cycle is None or cycle.response_complete:
+            return
+        now = self.loop.time()
+        if self.flow.read_paused or getattr(cycle, "waiting_for_100_continue", False):
+            self._body_at = now
+        silent = now - self._body_at
+        if silent >= self.header_timeout:
+            log.debug("closing a connection whose request body stopped arriving: %s", self.client)
+            self.transport.close()
+            return
+        self._body_check = self.loop.call_later(self.header_timeout - silent, self._check_body)
+
+    def _stop_body_check(self) -> None:
+        if self._body_check is not None:
+            self._body_check.cancel()
+            self._body_check = None
 
     def _start_header_clock(self) -> None:
         self._stop_header_clock()

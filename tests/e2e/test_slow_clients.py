@@ -3,6 +3,7 @@ are closed in time, and connections beyond the cap are answered instead of left 
 
 from __future__ import annotations
 
+import json
 import resource
 import socket
 import time
@@ -71,6 +72,29 @@ def test_unfinished_headers_silence_and_idle_keepalive_are_closed(
         second.sendall(b"GET /v1/hardware HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/hardware HTTP/1.1\r\n")
         assert second.recv(65536).startswith(b"HTTP/1.1 200")
         assert seconds_until_closed(second, limit=10) < 10
+
+    # A body that stops arriving halfway is dropped too ...
+    with raw_connection(server) as stalled:
+        stalled.sendall(
+            b"POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"code": '
+        )
+        assert 0.5 < seconds_until_closed(stalled, limit=10) < 10
+
+    # ... but one that keeps moving may take longer than the timeout in all.
+    code = server.login_link.split("code=", 1)[1]
+    body = json.dumps({"code": code}).encode()
+    with raw_connection(server) as steady:
+        steady.sendall(
+            b"POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+        )
+        started = time.monotonic()
+        for i in range(0, len(body), 8):
+            steady.sendall(body[i : i + 8])
+            time.sleep(0.2)  # the client's pace: pauses well under the timeout
+        assert time.monotonic() - started > 1
+        assert steady.recv(65536).startswith(b"HTTP/1.1 200")
 
     # Requests sent at a normal pace are unaffected.
     with httpx.Client(base_url=server.url) as client:
