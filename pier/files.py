@@ -3,13 +3,20 @@
 Every file is a row in the store plus bytes under ``DATA_DIR/files/<id>/<name>``. Each file has a
 public token: ``/files/<token>/<name>`` serves its bytes without authentication, so the official
 clients (which fetch outputs without a token) can read them; the token is 256 random bits.
+
+Uploads expire (``file_expiry_seconds``): once expired they are no longer served, and a sweep
+deletes their rows and bytes. Files that belong to a prediction (its outputs, and inputs that
+arrived as large ``data:`` URIs) live as long as the prediction.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
+import logging
 import mimetypes
 import re
 import secrets
@@ -17,8 +24,8 @@ import shutil
 import tempfile
 import urllib.parse
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +46,15 @@ _MAGIC: tuple[tuple[bytes, int, str], ...] = (
     (b"OggS", 0, "audio/ogg"),
 )
 
+log = logging.getLogger(__name__)
+
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+_B64_URLSAFE = str.maketrans("-_", "+/")
 FILE_TTL = timedelta(days=1)
+# A data: URI input longer than this is stored as a file when the prediction is created, so the
+# prediction's record holds a short link instead of the bytes.
+DATA_URI_INLINE_CHARS = 64 * 1024
+SWEEP_BATCH = 500
 
 
 class FileError(Exception):
@@ -71,11 +85,46 @@ def safe_name(name: str) -> str:
     return cleaned[-200:]
 
 
+def decode_data_uri(url: str) -> tuple[str, bytes]:
+    """The media type and bytes of a `data:` URI; FileError (with the reason) if malformed.
+
+    Base64 may be wrapped over lines, percent-encoded, URL-safe or unpadded, as browsers accept
+    it; anything else that is not base64 is refused rather than silently dropped.
+    """
+    if not url.startswith("data:"):
+        raise FileError("not a data: URI")
+    header, sep, payload = url[5:].partition(",")
+    if not sep:
+        raise FileError("Malformed data: URI (no comma between the media type and the data)")
+    params = [part.strip() for part in header.split(";")]
+    mime = params[0].lower() or "text/plain"
+    if "base64" not in (part.lower() for part in params[1:]):
+        return mime, urllib.parse.unquote_to_bytes(payload)
+    try:
+        return mime, base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        pass
+    text = urllib.parse.unquote(payload) if "%" in payload else payload
+    text = "".join(text.split()).rstrip("=").translate(_B64_URLSAFE)
+    try:
+        return mime, base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        bad = next((c for c in text if not (c.isascii() and (c.isalnum() or c in "+/="))), None)
+        reason = f"it contains {bad!r}" if bad is not None else "its length is not valid"
+        raise FileError(f"The data: URI is not valid base64 ({reason})") from exc
+
+
+def _extension(mime: str) -> str:
+    return mimetypes.guess_extension(mime) or ""
+
+
 @dataclass
 class FileStore:
     root: Path
     store: Store
     max_bytes: int
+    ttl: timedelta = FILE_TTL  # how long an upload is kept
+    _sweeper: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     def _new_path(self, file_id: str, name: str) -> Path:
         folder = self.root / file_id
@@ -120,6 +169,37 @@ class FileStore:
             prediction_id,
         )
         await self.store.insert_file(row)
+        return row
+
+    async def save_data_uri(self, account_id: str, url: str, prediction_id: str) -> Row:
+        """Store a `data:` URI's bytes as a file of a prediction (FileError if malformed)."""
+        file_id = new_id()
+
+        def write() -> tuple[Path, bytes, str, str]:
+            mime, data = decode_data_uri(url)
+            if len(data) > self.max_bytes:
+                raise FileTooLarge(f"Files must be at most {self.max_bytes} bytes")
+            path = self._new_path(file_id, "input" + _extension(mime))
+            path.write_bytes(data)
+            return path, data[:64], hashlib.sha256(data).hexdigest(), hashlib.md5(data).hexdigest()
+
+        path, head, sha256, md5 = await asyncio.to_thread(write)
+        row = self._row(
+            file_id,
+            account_id,
+            path,
+            path.stat().st_size,
+            sha256,
+            md5,
+            sniff_content_type(head, path.name),
+            {},
+            prediction_id,
+        )
+        try:
+            await self.store.insert_file(row)
+        except BaseException:
+            shutil.rmtree(path.parent, ignore_errors=True)
+            raise
         return row
 
     async def adopt(self, account_id: str, source: Path, prediction_id: str) -> Row:
@@ -177,12 +257,49 @@ class FileStore:
             "path": str(path),
             "public_token": secrets.token_urlsafe(32),
             "created_at": now,
-            "expires_at": None if prediction_id else now + FILE_TTL,
+            "expires_at": None if prediction_id else now + self.ttl,
         }
 
     async def delete(self, row: Row) -> None:
         await self.store.delete_file(row["id"], row["account_id"])
         shutil.rmtree(Path(row["path"]).parent, ignore_errors=True)
+
+    async def sweep(self, now: datetime | None = None) -> int:
+        """Delete every expired file, row first (so it is never served without its bytes)."""
+        now = now or utcnow()
+        removed = 0
+        while rows := await self.store.expired_files(now, SWEEP_BATCH):
+            await self.store.delete_files([row["id"] for row in rows])
+            for row in rows:
+                await asyncio.to_thread(shutil.rmtree, Path(row["path"]).parent, ignore_errors=True)
+            removed += len(rows)
+        return removed
+
+    @property
+    def sweep_interval(self) -> float:
+        """Seconds between sweeps: a minute, or less when files live shorter than two."""
+        return min(60.0, max(0.2, self.ttl.total_seconds() / 2))
+
+    async def sweep_forever(self) -> None:
+        while True:
+            try:
+                removed = await self.sweep()
+                if removed:
+                    log.info("deleted %d expired files", removed)
+            except Exception:  # a failed sweep is retried on the next round
+                log.exception("deleting expired files failed")
+            await asyncio.sleep(self.sweep_interval)
+
+    def start(self) -> None:
+        """Sweep expired files in the background until stop()."""
+        self._sweeper = asyncio.create_task(self.sweep_forever())
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
 
 
 def public_url(base_url: str, row: Row) -> str:
@@ -224,22 +341,10 @@ class InputFetcher:
         return None
 
     def _from_data_uri(self, url: str, workdir: Path) -> Path:
-        header, sep, payload = url[5:].partition(",")
-        if not sep:
-            raise FileError("Malformed data: URI (no comma)")
-        params = header.split(";")
-        mime = params[0] or "text/plain"
-        try:
-            if "base64" in params[1:]:
-                data = base64.b64decode(payload, validate=False)
-            else:
-                data = urllib.parse.unquote_to_bytes(payload)
-        except (binascii.Error, ValueError) as exc:
-            raise FileError(f"Malformed base64 in data: URI: {exc}") from exc
+        mime, data = decode_data_uri(url)
         if len(data) > self.files.max_bytes:
             raise FileTooLarge(f"Files must be at most {self.files.max_bytes} bytes")
-        extension = mimetypes.guess_extension(mime) or ""
-        target = workdir / f"file{extension}"
+        target = workdir / f"file{_extension(mime)}"
         target.write_bytes(data)
         return target
 

@@ -63,6 +63,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_request_bytes", int, 110 * MB, "Largest request body accepted (413 above it)."),
     Setting("max_file_bytes", int, 100 * MB, "Largest uploaded or downloaded input file."),
     Setting(
+        "file_expiry_seconds",
+        float,
+        86400.0,
+        "Seconds an uploaded file is kept. Then it is no longer served and its bytes are deleted "
+        "(within a minute). Prediction outputs live as long as their prediction.",
+    ),
+    Setting(
         "max_log_bytes",
         int,
         1 * MB,
@@ -140,6 +147,7 @@ class Settings:
     setup_retry_after: float = 30.0
     max_request_bytes: int = 110 * MB
     max_file_bytes: int = 100 * MB
+    file_expiry_seconds: float = 86400.0
     max_log_bytes: int = 1 * MB
     builtin_models: bool = True
     allow_private_webhooks: bool = False

@@ -45,6 +45,8 @@ class Dispatcher:
         self.live: dict[str, Live] = {}
         self.pools: dict[str, VersionPool] = {}
         self.listeners: list[Callable[[Live], None]] = []
+        # The `completed` webhook of a prediction that ends, written with its final state.
+        self.completed_webhook: Callable[[Row], Row | None] = lambda row: None
         self._flusher: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -68,8 +70,8 @@ class Dispatcher:
         for row in await self.store.predictions_with_status(Status.PROCESSING.value):
             metrics = dict(row["metrics"] or {})
             metrics["total_time"] = round((now - row["created_at"]).total_seconds(), 6)
-            await self.store.update_prediction(
-                row["id"],
+            await self._fail_stored(
+                row,
                 status=Status.FAILED.value,
                 error=INTERRUPTED,
                 completed_at=now,
@@ -80,8 +82,8 @@ class Dispatcher:
         for row in await self.store.predictions_with_status(Status.STARTING.value):
             version = versions.get((row["model_id"], row["version"]))
             if version is None:
-                await self.store.update_prediction(
-                    row["id"],
+                await self._fail_stored(
+                    row,
                     status=Status.FAILED.value,
                     completed_at=now,
                     error="The model version of this prediction no longer exists.",
@@ -89,6 +91,11 @@ class Dispatcher:
                 )
                 continue
             await self._enqueue(Live(row=row, version=version))
+
+    async def _fail_stored(self, row: Row, **fields: Any) -> None:
+        """End a prediction that is only in the store, with its `completed` webhook."""
+        row.update(fields)
+        await self.store.finish_prediction(row["id"], fields, [], self.completed_webhook(row))
 
     # -- accepting and canceling -------------------------------------------------------------
     async def submit(self, row: Row, version: Row) -> Live:
@@ -195,7 +202,8 @@ class Dispatcher:
         if live.row.get("secret_input") is not None:  # kept no longer than the prediction needs
             live.set(secret_input=None)
         file_rows, live.file_rows = live.file_rows, []
-        await self.store.finish_prediction(live.id, live.take_dirty(), file_rows)
+        webhook = self.completed_webhook(live.row)
+        await self.store.finish_prediction(live.id, live.take_dirty(), file_rows, webhook)
         self.live.pop(live.id, None)
         live.done.set()
         self.notify(live)

@@ -20,7 +20,16 @@ import sqlalchemy as sa
 from pier.store import migrate
 from pier.store.cache import LRU
 from pier.store.engine import ThreadedEngine, Write
-from pier.store.tables import accounts, files, login_codes, models, predictions, tokens, versions
+from pier.store.tables import (
+    accounts,
+    files,
+    login_codes,
+    models,
+    predictions,
+    tokens,
+    versions,
+    webhook_deliveries,
+)
 from pier.util import new_id, utcnow
 
 Row = dict[str, Any]
@@ -43,6 +52,7 @@ def _aware(row: Row) -> Row:
 # Statements on every prediction's path are built once; calls pass only parameters.
 _INSERT_PREDICTION = predictions.insert()
 _INSERT_FILE = files.insert()
+_INSERT_WEBHOOK = webhook_deliveries.insert()
 _COUNT_RUN = (
     models.update()
     .where(models.c.id == sa.bindparam("model_id_"))
@@ -57,6 +67,10 @@ def _update_statement(columns: frozenset[str]) -> sa.Update:
         .where(predictions.c.id == sa.bindparam("id_"))
         .values({name: sa.bindparam(name + "_") for name in columns})
     )
+
+
+def _unexpired() -> sa.ColumnElement[bool]:
+    return sa.or_(files.c.expires_at.is_(None), files.c.expires_at > utcnow())
 
 
 def _prediction_update(prediction_id: str, fields: Mapping[str, Any]) -> Write:
@@ -317,11 +331,18 @@ class Store:
             await self._write(*statements)
 
     async def finish_prediction(
-        self, prediction_id: str, fields: Mapping[str, Any], file_rows: list[Row]
+        self,
+        prediction_id: str,
+        fields: Mapping[str, Any],
+        file_rows: list[Row],
+        webhook: Row | None = None,
     ) -> None:
-        """The final write of a prediction and the output files it made, in one transaction."""
+        """The final write of a prediction, the output files it made and its `completed` webhook,
+        in one transaction: a prediction never ends without the webhook that says so."""
         statements: list[Write] = [(_INSERT_FILE, row) for row in file_rows]
         statements.append(_prediction_update(prediction_id, fields))
+        if webhook is not None:
+            statements.append((_INSERT_WEBHOOK, webhook))
         await self._write(*statements)
 
     async def get_prediction(self, prediction_id: str, account_id: str | None = None) -> Row | None:
@@ -364,22 +385,27 @@ class Store:
         )
 
     # -- files -------------------------------------------------------------------------------
+    # An expired file is gone for every reader at once, before the sweep deletes it.
     async def insert_file(self, row: Row) -> None:
         await self._write((_INSERT_FILE, row))
 
     async def get_file(self, file_id: str, account_id: str) -> Row | None:
         return await self._one(
-            sa.select(files).where(files.c.id == file_id, files.c.account_id == account_id)
+            sa.select(files).where(
+                files.c.id == file_id, files.c.account_id == account_id, _unexpired()
+            )
         )
 
     async def get_file_by_token(self, public_token: str) -> Row | None:
-        return await self._one(sa.select(files).where(files.c.public_token == public_token))
+        return await self._one(
+            sa.select(files).where(files.c.public_token == public_token, _unexpired())
+        )
 
     async def list_files(
         self, account_id: str, before: tuple[datetime, str] | None, limit: int
     ) -> list[Row]:
         query = sa.select(files).where(
-            files.c.account_id == account_id, files.c.prediction_id.is_(None)
+            files.c.account_id == account_id, files.c.prediction_id.is_(None), _unexpired()
         )
         if before:
             query = query.where(sa.tuple_(files.c.created_at, files.c.id) < sa.tuple_(*before))
@@ -389,4 +415,51 @@ class Store:
     async def delete_file(self, file_id: str, account_id: str) -> int:
         return await self._write(
             files.delete().where(files.c.id == file_id, files.c.account_id == account_id)
+        )
+
+    async def expired_files(self, now: datetime, limit: int) -> list[Row]:
+        query = sa.select(files).where(files.c.expires_at <= now).order_by(files.c.expires_at)
+        return await self._all(query.limit(limit))
+
+    async def delete_files(self, file_ids: list[str]) -> int:
+        return await self._write(files.delete().where(files.c.id.in_(file_ids)))
+
+    # -- webhook deliveries (the outbox of `completed` webhooks) ------------------------------
+    async def get_webhook_delivery(self, delivery_id: str) -> Row | None:
+        return await self._one(
+            sa.select(webhook_deliveries).where(webhook_deliveries.c.id == delivery_id)
+        )
+
+    async def pending_webhook_deliveries(self, prediction_id: str) -> list[str]:
+        """Ids of a prediction's deliveries still to be attempted."""
+        query = sa.select(webhook_deliveries.c.id).where(
+            webhook_deliveries.c.prediction_id == prediction_id,
+            webhook_deliveries.c.next_attempt_at.is_not(None),
+        )
+        return [row["id"] for row in await self._all(query)]
+
+    async def due_webhook_deliveries(self, now: datetime, limit: int) -> list[Row]:
+        """Deliveries whose next attempt is due, oldest first: (id, prediction_id) each."""
+        query = (
+            sa.select(webhook_deliveries.c.id, webhook_deliveries.c.prediction_id)
+            .where(webhook_deliveries.c.next_attempt_at <= now)
+            .order_by(webhook_deliveries.c.next_attempt_at)
+            .limit(limit)
+        )
+        return await self._all(query)
+
+    async def update_webhook_delivery(self, delivery_id: str, **fields: Any) -> int:
+        return await self._write(
+            webhook_deliveries.update()
+            .where(webhook_deliveries.c.id == delivery_id)
+            .values(**fields)
+        )
+
+    async def prune_webhook_deliveries(self, before: datetime) -> int:
+        """Forget deliveries that are done (delivered or given up) and older than `before`."""
+        return await self._write(
+            webhook_deliveries.delete().where(
+                webhook_deliveries.c.next_attempt_at.is_(None),
+                webhook_deliveries.c.created_at < before,
+            )
         )

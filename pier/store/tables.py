@@ -120,4 +120,27 @@ files = sa.Table(
     sa.Column("created_at", UTC_TS, nullable=False),
     sa.Column("expires_at", UTC_TS, nullable=True),
     sa.Index("ix_files_account_created", "account_id", "created_at"),
+    sa.Index("ix_files_expires", "expires_at"),
+)
+
+# The outbox of `completed` webhooks: a row is written in the same transaction as the
+# prediction's final state, so a crash can never end a prediction without its webhook. The id is
+# the `webhook-id` header, the same on every attempt. `next_attempt_at` is NULL once delivered or
+# given up.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("prediction_id", sa.String(32), nullable=False),
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTC_TS, nullable=True),
+    sa.Column("delivered_at", UTC_TS, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", UTC_TS, nullable=False),
+    sa.Index("ix_webhook_deliveries_next", "next_attempt_at"),
+    sa.Index("ix_webhook_deliveries_prediction", "prediction_id"),
+    sa.Index("ix_webhook_deliveries_created", "created_at"),
 )

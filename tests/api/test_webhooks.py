@@ -225,6 +225,13 @@ async def test_a_stuck_receiver_never_holds_a_prediction_up(pier: Pier, receiver
     [
         ({"webhook": "http://127.0.0.1:9/hook"}, "loopback or private"),
         ({"webhook": "http://169.254.169.254/"}, "loopback or private"),
+        ({"webhook": "http://2130706433/hook"}, "loopback or private"),
+        ({"webhook": "http://127.1/hook"}, "loopback or private"),
+        ({"webhook": "http://0x7f000001/hook"}, "loopback or private"),
+        ({"webhook": "http://0177.0.0.1/hook"}, "loopback or private"),
+        ({"webhook": "http://0/hook"}, "loopback or private"),
+        ({"webhook": "http://[::1]/hook"}, "loopback or private"),
+        ({"webhook": "http://[::ffff:127.0.0.1]/hook"}, "loopback or private"),
         ({"webhook": "not a url"}, "http(s) URL"),
         ({"webhook": "https://example.com", "webhook_events_filter": ["done"]}, "unknown events"),
     ],
@@ -241,3 +248,47 @@ async def test_bad_webhooks_are_refused_at_create(
     body = response.json()
     assert message in body["detail"]
     assert body["invalid_fields"][0]["field"] in ("webhook", "webhook_events_filter")
+
+
+async def test_completed_gives_up_after_its_attempts(pier: Pier, receiver: Receiver) -> None:
+    sender(pier).retry_delays = (0.05, 0.05)
+    receiver.answers = [500] * 10
+    await pier.add_builtin("echo")
+    created = await create(
+        pier, "pier/echo", {"text": "x"}, webhook=receiver.url, webhook_events_filter=["completed"]
+    )
+    await receiver.wait_for(lambda calls: len(calls) == 3)
+    assert await sender(pier).drain(10)
+    assert len(receiver.calls) == 3
+    assert await pier.services.store.pending_webhook_deliveries(created["id"]) == []
+    stored = await pier.services.store.get_webhook_delivery(receiver.calls[0].headers["webhook-id"])
+    assert stored is not None
+    assert stored["attempts"] == 3 and stored["delivered_at"] is None
+    assert stored["last_error"] == "HTTP 500"
+
+
+async def test_a_completed_webhook_not_yet_delivered_survives_a_restart(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    receiver.answers = [503]
+    async with running_pier(tmp_path, allow_private_webhooks=True) as first:
+        # The retry is due after this server has stopped.
+        sender(first).retry_delays = (4.0,)
+        await first.add_builtin("echo")
+        created = await create(
+            first,
+            "pier/echo",
+            {"text": "x"},
+            webhook=receiver.url,
+            webhook_events_filter=["completed"],
+        )
+        await receiver.wait_for(lambda calls: len(calls) == 1)
+    assert len(receiver.calls) == 1
+    async with running_pier(tmp_path, allow_private_webhooks=True) as second:
+        await receiver.wait_for(lambda calls: len(calls) == 2)
+        assert await sender(second).drain(10)
+        final = (await second.client.get(f"/v1/predictions/{created['id']}")).json()
+    first_call, second_call = receiver.calls
+    assert first_call.headers["webhook-id"] == second_call.headers["webhook-id"]
+    assert first_call.body == second_call.body
+    assert second_call.json == final and final["status"] == "succeeded"

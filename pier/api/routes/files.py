@@ -99,7 +99,7 @@ async def get_file(file_id: str, svc: ServicesDep, account: AccountDep) -> Respo
 @router.get("/v1/files/{file_id}/download")
 async def download_file(file_id: str, svc: ServicesDep, account: AccountDep) -> Response:
     row = await svc.store.get_file(file_id, account["id"])
-    if row is None:
+    if row is None or not Path(row["path"]).is_file():
         raise not_found(f"File {file_id}")
     return FileResponse(
         row["path"], media_type=row["content_type"], filename=row["name"], headers=SAFE_HEADERS

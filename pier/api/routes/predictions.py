@@ -23,6 +23,7 @@ from pier.api.jsonresponse import json_response
 from pier.dispatch import Live
 from pier.dispatch.pool import file_fields
 from pier.dispatch.rows import new_prediction
+from pier.files import DATA_URI_INLINE_CHARS, FileError, decode_data_uri, public_url
 from pier.sdk.validate import InvalidField, format_invalid_fields, validate_input
 from pier.store import Row
 from pier.webhooks import TargetRefused, check_events, check_url
@@ -112,6 +113,45 @@ def _bad_file_urls(schema: dict[str, Any], cleaned: dict[str, Any]) -> list[Inva
     return problems
 
 
+async def _data_uri_inputs(svc: ServicesDep, version: Row, row: Row) -> list[Row]:
+    """Check every data: URI file input (422 when malformed), and store the large ones as
+    files of the prediction, so its record holds a link rather than megabytes of base64.
+
+    Returns the files stored. A data: URI up to DATA_URI_INLINE_CHARS long stays inline.
+    """
+    inputs, stored, problems = row["input"], [], []
+    for name, many in file_fields(version["openapi_schema"]).items():
+        value = inputs.get(name)
+        values = value if many and isinstance(value, list) else [value]
+        for index, item in enumerate(values):
+            if not (isinstance(item, str) and item.startswith("data:")):
+                continue
+            try:
+                if len(item) <= DATA_URI_INLINE_CHARS:
+                    decode_data_uri(item)
+                    continue
+                file_row = await svc.files.save_data_uri(row["account_id"], item, row["id"])
+            except FileError as exc:
+                problems.append(InvalidField("format", f"input.{name}", str(exc)))
+                continue
+            stored.append(file_row)
+            values[index] = public_url(svc.base_url, file_row)
+        if many and isinstance(value, list):
+            inputs[name] = values
+        elif values[0] is not value:
+            inputs[name] = values[0]
+    if problems:
+        for file_row in stored:
+            await svc.files.delete(file_row)
+        raise ApiError(
+            422,
+            format_invalid_fields(problems),
+            "Input validation failed",
+            invalid_fields=[p.to_dict() for p in problems],
+        )
+    return stored
+
+
 async def _create(request: Request, svc: ServicesDep, account: Row, model: Row | None) -> Response:
     body = await json_body(request)
     version: Row | None
@@ -139,7 +179,13 @@ async def _create(request: Request, svc: ServicesDep, account: Row, model: Row |
         webhook=webhook,
         webhook_events_filter=events,
     )
-    live = await svc.dispatcher.submit(row, version)
+    stored = await _data_uri_inputs(svc, version, row)
+    try:
+        live = await svc.dispatcher.submit(row, version)
+    except BaseException:
+        for file_row in stored:
+            await svc.files.delete(file_row)
+        raise
     wait = parse_prefer(request.headers.get("prefer"))
     headers = {}
     if wait is not None:
