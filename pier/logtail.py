@@ -41,20 +41,26 @@ def marker(dropped_bytes: int, dropped_chars: int) -> str:
     return f"[… {size} of earlier logs dropped ({dropped_chars:,} characters) …]\n"
 
 
-def split(logs: str) -> tuple[int, str]:
-    """A stored log as (characters dropped before its text, the text kept)."""
+def locate(logs: str) -> tuple[int, int]:
+    """Where a stored log's kept text sits: (characters dropped before it, index it starts at)."""
     if not logs.startswith("[… "):
-        return 0, logs
+        return 0, 0
     found = _MARKER.match(logs)
     if found is None:
-        return 0, logs
-    return int(found.group(1).replace(",", "")), logs[found.end() :]
+        return 0, 0
+    return int(found.group(1).replace(",", "")), found.end()
+
+
+def split(logs: str) -> tuple[int, str]:
+    """A stored log as (characters dropped before its text, the text kept)."""
+    dropped, start = locate(logs)
+    return dropped, logs[start:]
 
 
 def end(logs: str) -> int:
     """How many characters the model had printed when this log was taken (never decreases)."""
-    dropped, kept = split(logs)
-    return dropped + len(kept)
+    dropped, start = locate(logs)
+    return dropped + len(logs) - start
 
 
 class LogTail:

@@ -97,17 +97,17 @@ def next_events(row: dict[str, Any], cursor: Cursor) -> tuple[list[Event], Curso
     outputs, logs_at, stage = cursor.outputs, cursor.logs, cursor.stage
     events: list[Event] = []
     if not stage:
-        stored = row.get("logs") or ""
-        dropped, logs = logtail.split(stored)
-        start = min(logs_at - dropped, len(logs))
-        missed = ""  # the marker line, for a reader who had not read what was dropped
-        if start < 0:
-            start, missed = 0, stored[: len(stored) - len(logs)]
-        end = _logs_end(logs, start, final)
-        if end > start or (missed and final):
-            logs_at = dropped + end
-            text = _strip_line_end(missed + logs[start:end])
-            events.append(Event("logs", text, f"{outputs}:{logs_at}"))
+        logs = row.get("logs") or ""
+        dropped, kept_at = logtail.locate(logs)  # positions count what was dropped too
+        base = dropped - kept_at  # a position minus `base` is an index into `logs`
+        start = min(logs_at - base, len(logs))
+        missed = start < kept_at  # the reader had not read all that was dropped
+        if missed:  # it gets the marker line, which says so, then what is kept
+            start = 0
+        end = _logs_end(logs, max(start, kept_at), final)
+        if end > max(start, kept_at) or (missed and final):
+            logs_at = base + end
+            events.append(Event("logs", _strip_line_end(logs[start:end]), f"{outputs}:{logs_at}"))
         items = output_items(row)
         while outputs < len(items):
             outputs += 1

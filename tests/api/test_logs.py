@@ -9,6 +9,8 @@ import sqlite3
 from pathlib import Path
 
 from pier import logtail
+from pier.logtail import LogTail
+from pier.stream.events import Cursor, next_events
 from tests.api.test_stream import read_stream, served
 from tests.conftest import running_pier
 
@@ -21,6 +23,32 @@ MARKER = re.compile(r"\[… (\S+ \S+) of earlier logs dropped \(([\d,]+) charact
 
 def line_numbers(text: str) -> list[int]:
     return [int(line.split()[1]) for line in text.splitlines() if line.startswith("line ")]
+
+
+def test_stream_positions_of_a_capped_log_count_what_was_dropped() -> None:
+    tail = LogTail(2048)
+    for n in range(500):
+        tail.append(f"line {n:04d}\n")
+    row = {"status": "processing", "output": None, "logs": tail.text(), "error": None}
+    [first], cursor = next_events(row, Cursor())
+    assert first.data.startswith("[… ") and first.data.endswith("\nline 0499")
+    assert cursor == Cursor(0, 500 * 10)
+    # a reader who saw the dropped part up to line 10 is told it missed some
+    [behind], _ = next_events(row, Cursor(0, 10 * 10))
+    assert behind.data == first.data
+    # one who read into the kept part gets just what follows
+    [ahead], _ = next_events(row, Cursor(0, 498 * 10))
+    assert ahead.data == "line 0498\nline 0499"
+    for n in range(500, 600):  # more is printed and more dropped
+        tail.append(f"line {n:04d}\n")
+    row["logs"] = tail.text()
+    [more], after = next_events(row, cursor)
+    assert line_numbers(more.data) == list(range(500, 600)) and after == Cursor(0, 600 * 10)
+    for n in range(600, 900):  # more than the cap while that reader was away
+        tail.append(f"line {n:04d}\n")
+    row["logs"] = tail.text()
+    [away], _ = next_events(row, after)
+    assert away.data.startswith("[… ") and line_numbers(away.data)[-1] == 899
 
 
 async def test_a_log_far_past_the_cap_keeps_its_last_lines_and_says_what_it_dropped(
