@@ -111,7 +111,7 @@ def measure(tmp: Path, lines: int, width: int) -> Cost:
     server = start(data, model_dir(folder), port)
     headers = {"Authorization": f"Bearer {TOKEN}"}
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60) as c:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=90) as c:
             run(c, 1, width)  # the model process is up before measuring
             reset_peak(server.pid)
             rss_before = memory(server.pid, "VmRSS")
