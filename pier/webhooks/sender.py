@@ -97,6 +97,7 @@ class WebhookSender:
         self._tasks: set[asyncio.Task[None]] = set()
         self._delivering: set[str] = set()  # ids of stored deliveries a task is sending now
         self._scanner: asyncio.Task[None] | None = None
+        self._pruned_at = float("-inf")
         self._ended: collections.deque[str] = collections.deque(maxlen=1000)
         self.delivered = 0
         self.failed = 0
@@ -228,6 +229,8 @@ class WebhookSender:
             row = await self.store.get_webhook_delivery(delivery_id)
             while row is not None and row["next_attempt_at"] is not None:
                 wait = (row["next_attempt_at"] - utcnow()).total_seconds()
+                if wait > self.scan_interval:
+                    break  # a later scan takes it up again; nothing waits in memory that long
                 if wait > 0:
                     await asyncio.sleep(wait)
                 body = row["body"].encode()
@@ -296,7 +299,9 @@ class WebhookSender:
     async def scan(self) -> int:
         """Start sending every due delivery that no task is sending; returns how many."""
         now = utcnow()
-        await self.store.prune_webhook_deliveries(now - self.keep_done)
+        if time.monotonic() - self._pruned_at > 600:
+            self._pruned_at = time.monotonic()
+            await self.store.prune_webhook_deliveries(now - self.keep_done)
         started = 0
         for row in await self.store.due_webhook_deliveries(now, 500):
             if row["id"] in self._delivering or row["prediction_id"] in self._watches:
