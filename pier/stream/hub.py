@@ -92,7 +92,11 @@ class StreamHub:
         """The prediction behind a stream URL, or None when the id and token do not match."""
         live = self._live.get(prediction_id)
         row = live.row if live is not None else await self._load(prediction_id)
-        if row is None or not secrets.compare_digest(str(row["stream_token"]), token):
+        if row is None:
+            return None
+        # as bytes: compare_digest refuses strings with characters outside ASCII
+        given = token.encode(errors="replace")
+        if not secrets.compare_digest(str(row["stream_token"]).encode(), given):
             return None
         return Source(prediction_id, row, live is not None)
 

@@ -104,3 +104,10 @@ async def test_streamed_body_over_the_limit_is_413(tmp_path: Path) -> None:
         )
         assert_client_error(response, 413)
         assert response.headers["connection"] == "close"
+
+
+async def test_a_stream_token_outside_ascii_is_a_404(pier: Pier) -> None:
+    await pier.add_fixture("me/hello", "hello_world.py")
+    prediction = (await pier.create("me/hello", {})).json()
+    for path in (f"/v1/streams/{prediction['id']}", f"/v1/files/streams/{prediction['id']}"):
+        assert_client_error(await pier.client.get(f"{path}/%C3%B1%C3%82"), 404)
