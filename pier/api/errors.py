@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -162,6 +163,8 @@ class LastResort:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except ClientDisconnect:
+            return  # the client left while its body was read: no one to answer
         except Exception as exc:
             if isinstance(exc, ApiError):
                 response = problem(exc.status, exc.detail, exc.title, exc.headers, **exc.extra)

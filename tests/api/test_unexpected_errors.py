@@ -9,7 +9,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from tests.conftest import Pier
+import pytest
+
+from tests.conftest import Pier, running_pier
 
 
 def drop_table(data_dir: Path, table: str) -> None:
@@ -39,3 +41,35 @@ async def test_405_names_the_allowed_methods(pier: Pier) -> None:
     assert account.status_code == 405 and account.headers["allow"] == "GET"
     version = await pier.client.delete("/v1/models/a/b/versions/" + "0" * 64)
     assert version.status_code == 405 and version.headers["allow"] == "GET"
+
+
+async def test_a_client_that_leaves_while_sending_its_body_is_not_an_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/auth/login",
+        "raw_path": b"/auth/login",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"100")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    context = running_pier(tmp_path)
+    async with context:
+        await context.app(scope, receive, send)
+    assert sent == []  # no one is left to answer
+    assert "unexpected error" not in caplog.text
