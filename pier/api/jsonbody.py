@@ -47,16 +47,21 @@ def _constant(name: str) -> Any:
     raise BadJson(f"{name} is not JSON")
 
 
+_DECODER = json.JSONDecoder(parse_float=_finite, parse_constant=_constant)
+
+
 def loads(raw: str | bytes) -> Any:
     """JSON from a client. Anything that is not plain JSON (malformed text or encoding, NaN or
-    an infinite number, more than MAX_JSON_DEPTH levels of nesting) raises BadJson."""
+    an infinite number, a lone surrogate, more than MAX_JSON_DEPTH levels of nesting) raises
+    BadJson."""
     data = raw.encode(errors="replace") if isinstance(raw, str) else raw
     # Fewer brackets than the limit cannot nest deeper than it (the usual case: no scan).
     if data.count(b"[") + data.count(b"{") > MAX_JSON_DEPTH:
         if nesting_depth(data) > MAX_JSON_DEPTH:
             raise BadJson(f"nested more than {MAX_JSON_DEPTH} levels deep")
     try:
-        value = json.loads(raw, parse_float=_finite, parse_constant=_constant)
+        text = raw.decode(json.detect_encoding(raw)) if isinstance(raw, bytes) else raw
+        value = _DECODER.decode(text)
     except BadJson:
         raise
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError among them
