@@ -20,6 +20,8 @@ from pier.dispatch import Dispatcher
 from pier.files import FileStore
 from pier.settings import Settings
 from pier.store import Row, Store, hash_secret
+from pier.store.cache import LRU
+from pier.store.store import CACHE_ENTRIES
 
 TOKEN_CACHE_SECONDS = 30.0
 
@@ -31,7 +33,7 @@ class Services:
     files: FileStore
     dispatcher: Dispatcher
     http: httpx.AsyncClient
-    token_cache: dict[str, tuple[float, Row]] = field(default_factory=dict)
+    token_cache: LRU[str, tuple[float, Row]] = field(default_factory=lambda: LRU(CACHE_ENTRIES))
 
     @property
     def base_url(self) -> str:
@@ -77,7 +79,7 @@ async def current_account(
     account = await svc.store.account_for_token(token)
     if account is None:
         raise ApiError(401, "You did not pass a valid authentication token.")
-    svc.token_cache[key] = (now + TOKEN_CACHE_SECONDS, account)
+    svc.token_cache.put(key, (now + TOKEN_CACHE_SECONDS, account))
     return account
 
 

@@ -61,6 +61,7 @@ def serve(
         raise typer.BadParameter(
             f"cannot listen on {settings.host}:{settings.port}: {exc}"
         ) from exc
+    sock.listen(2048)  # connections made once the address is printed wait to be accepted
     settings = settings.replace(port=sock.getsockname()[1])
 
     def announce(info: BootInfo, names: list[str]) -> None:

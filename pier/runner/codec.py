@@ -108,6 +108,11 @@ def _is_pydantic_model(value: Any) -> bool:
     return pydantic is not None and isinstance(value, pydantic.BaseModel)
 
 
+# Deeper outputs fail the prediction with a clear error instead of exhausting the recursion
+# limit somewhere between the model and the client.
+MAX_OUTPUT_DEPTH = 100
+
+
 class OutputEncoder:
     """Turns one output value into JSON, moving the files it names into `output_dir`."""
 
@@ -118,7 +123,12 @@ class OutputEncoder:
     def output_dir(self) -> pathlib.Path:
         return pathlib.Path(self._output_dir)
 
-    def encode(self, value: Any) -> Any:
+    def encode(self, value: Any, depth: int = 0) -> Any:
+        if depth > MAX_OUTPUT_DEPTH:
+            raise ValueError(
+                f"The output is nested more than {MAX_OUTPUT_DEPTH} levels deep; "
+                "Pier cannot send it as JSON"
+            )
         if value is None or isinstance(value, bool | int | str):
             return value
         if isinstance(value, float):
@@ -130,19 +140,23 @@ class OutputEncoder:
         if isinstance(value, io.IOBase):
             return {FILE_KEY: self.store_stream(value)}
         if _is_pydantic_model(value):
-            return self.encode(dict(value))
+            return self.encode(dict(value), depth + 1)
         if isinstance(value, dict):
-            return {str(self.encode(k)): self.encode(v) for k, v in value.items()}
+            return {
+                str(self.encode(k, depth + 1)): self.encode(v, depth + 1) for k, v in value.items()
+            }
         if isinstance(value, list | tuple | set | frozenset):
-            return [self.encode(v) for v in value]
+            return [self.encode(v, depth + 1) for v in value]
         if isinstance(value, enum.Enum):
-            return self.encode(value.value)
+            return self.encode(value.value, depth + 1)
         if isinstance(value, datetime.datetime | datetime.date | datetime.time):
             return value.isoformat()
         if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
-            return self.encode(value.tolist())
+            return self.encode(value.tolist(), depth + 1)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            return self.encode({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
+            return self.encode(
+                {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}, depth + 1
+            )
         if isinstance(value, bytes):
             return value.decode("utf-8", errors="replace")
         raise TypeError(f"The output of type {type(value).__name__} cannot be sent as JSON")

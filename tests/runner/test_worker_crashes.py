@@ -82,6 +82,19 @@ async def test_output_that_is_not_json_fails_clearly(make_worker, out_dir: Path)
     assert result.error == "The output of type object cannot be sent as JSON"
 
 
+async def test_output_nested_too_deep_fails_clearly(make_worker, out_dir: Path) -> None:
+    worker = make_worker("output_nested_deep")
+    deep = await worker.predict("p", {"depth": 480}, out_dir)
+    assert deep.status == "failed"
+    assert deep.error is not None and "nested more than 100 levels" in deep.error
+    fine = await worker.predict("q", {"depth": 90}, out_dir)
+    assert fine.status == "succeeded"
+    value, levels = fine.output, 0
+    while isinstance(value, list):
+        value, levels = value[0], levels + 1
+    assert (value, levels) == ("leaf", 90)
+
+
 async def test_missing_required_input_fails_clearly(make_worker, out_dir: Path) -> None:
     result = await make_worker("input_string").predict("p", {}, out_dir)
     assert (result.status, result.error) == ("failed", "missing required input 'text'")
