@@ -1,0 +1,26 @@
+"""The queue seam: where accepted jobs wait until a worker claims them.
+
+Two implementations behind one small interface: `InProcessQueue` for the embedded default and
+`RedisQueue` (Redis Streams with a consumer group) for a queue that outlives any one process.
+The store stays the record; a queue only carries job ids in order. `open_queue(url)` picks one
+from the `queue` setting.
+"""
+
+from __future__ import annotations
+
+from pier.queue.base import Claim, JobQueue, QueueUnavailable
+from pier.queue.inproc import InProcessQueue
+
+
+def open_queue(url: str) -> JobQueue:
+    """`""` is the in-process queue; `redis://…` (or `rediss://…`) is Redis Streams."""
+    if not url:
+        return InProcessQueue()
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from pier.queue.redis import RedisQueue
+
+        return RedisQueue(url)
+    raise ValueError(f"The queue setting must be empty or a redis:// URL, not {url!r}")
+
+
+__all__ = ["Claim", "InProcessQueue", "JobQueue", "QueueUnavailable", "open_queue"]

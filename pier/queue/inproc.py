@@ -1,0 +1,72 @@
+"""The embedded queue: one FIFO line per pool, in this process's memory.
+
+Nothing is lost with it: every job is in the store before anyone hears of it, and at start the
+dispatcher puts back every job still waiting there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import Sequence
+
+from pier.queue.base import Claim
+
+
+class InProcessQueue:
+    record_first = False
+
+    def __init__(self) -> None:
+        self._lines: dict[str, collections.deque[str]] = collections.defaultdict(collections.deque)
+        self._changed = asyncio.Condition()
+
+    async def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+    async def put(self, pool: str, job_id: str) -> None:
+        self._lines[pool].append(job_id)
+        async with self._changed:
+            self._changed.notify_all()
+
+    def _take(self, pools: Sequence[str]) -> Claim | None:
+        for pool in pools:
+            line = self._lines.get(pool)
+            if line:
+                job_id = line.popleft()
+                return Claim(pool, job_id, job_id)
+        return None
+
+    async def claim(self, pools: Sequence[str], consumer: str, timeout: float) -> Claim | None:
+        found = self._take(pools)
+        if found is not None or timeout <= 0:
+            return found
+        async with self._changed:
+            try:
+                async with asyncio.timeout(timeout):
+                    while (found := self._take(pools)) is None:
+                        await self._changed.wait()
+            except TimeoutError:
+                return None
+        return found
+
+    async def ack(self, claim: Claim) -> None:
+        pass
+
+    async def remove(self, pool: str, job_id: str) -> bool:
+        try:
+            self._lines[pool].remove(job_id)
+        except ValueError:
+            return False
+        return True
+
+    async def position(self, pool: str, job_id: str) -> int | None:
+        try:
+            return self._lines[pool].index(job_id)
+        except ValueError:
+            return None
+
+    async def depth(self, pool: str) -> int:
+        return len(self._lines.get(pool, ()))

@@ -1,0 +1,189 @@
+"""The queue in Redis Streams: one stream per pool, read through one consumer group.
+
+A claim is an XREADGROUP delivery; an ack retires it (XACK, then XDEL so streams stay short).
+A delivery that nobody acknowledges within `reclaim_after` seconds (its worker died between
+claiming and finishing) is handed to the next claimer with XAUTOCLAIM; the store, not the queue,
+decides whether a job still needs running, so a second delivery never runs a job twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError, ResponseError
+
+from pier.queue import keys
+from pier.queue.base import Claim, QueueUnavailable
+
+# Remove a queued job only if the group has not delivered it yet: atomically, so a worker
+# cannot claim it between the check and the delete.
+_REMOVE = """
+local found = redis.call('HGET', KEYS[2], ARGV[1])
+if not found then return 0 end
+local entry = string.match(found, ' (.+)$')
+local groups = redis.call('XINFO', 'GROUPS', KEYS[1])
+for _, group in ipairs(groups) do
+  local info = {}
+  for i = 1, #group, 2 do info[group[i]] = group[i + 1] end
+  if info['name'] == ARGV[2] then
+    local last = info['last-delivered-id']
+    local lm, ls = string.match(last, '(%d+)-(%d+)')
+    local em, es = string.match(entry, '(%d+)-(%d+)')
+    lm, ls, em, es = tonumber(lm), tonumber(ls), tonumber(em), tonumber(es)
+    if em < lm or (em == lm and es <= ls) then return 0 end
+  end
+end
+redis.call('XDEL', KEYS[1], entry)
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 1
+"""
+
+
+def _after(entry: str) -> str:
+    """The stream id just after `entry`, for exclusive ranges."""
+    ms, _, seq = entry.partition("-")
+    return f"{ms}-{int(seq) + 1}"
+
+
+class RedisQueue:
+    record_first = True
+
+    def __init__(self, url: str, reclaim_after: float = 60.0) -> None:
+        self.url = url
+        self.reclaim_after = reclaim_after
+        self.redis: aioredis.Redis = aioredis.Redis.from_url(
+            url, decode_responses=True, health_check_interval=10
+        )
+        self._groups: set[str] = set()
+        self._held: list[Claim] = []  # extra deliveries of a multi-stream read, served next
+        self._remove = self.redis.register_script(_REMOVE)
+
+    async def start(self) -> None:
+        await self._call(self.redis.ping())
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+    async def _call(self, awaitable: Any) -> Any:
+        try:
+            return await awaitable
+        except (RedisError, OSError) as exc:
+            raise QueueUnavailable(f"The queue at {self.url} is unreachable: {exc}") from exc
+
+    async def _group(self, pool: str) -> None:
+        if pool in self._groups:
+            return
+        try:
+            await self._call(self.redis.xgroup_create(keys.stream(pool), keys.GROUP, "0", True))
+        except QueueUnavailable as exc:
+            cause = exc.__cause__
+            if not (isinstance(cause, ResponseError) and "BUSYGROUP" in str(cause)):
+                raise
+        self._groups.add(pool)
+
+    async def put(self, pool: str, job_id: str) -> None:
+        await self._group(pool)
+        entry = await self._call(self.redis.xadd(keys.stream(pool), {"job": job_id}))
+        await self._call(self.redis.hset(keys.ENTRIES, job_id, f"{pool} {entry}"))
+
+    async def claim(self, pools: Sequence[str], consumer: str, timeout: float) -> Claim | None:
+        for index, held in enumerate(self._held):
+            if held.pool in pools:
+                return self._held.pop(index)
+        for pool in pools:
+            await self._group(pool)
+            found = await self._reclaim(pool, consumer)
+            if found is not None:
+                return found
+        block = max(1, int(timeout * 1000)) if timeout > 0 else None
+        try:
+            reply = await self._call(
+                self.redis.xreadgroup(
+                    keys.GROUP,
+                    consumer,
+                    {keys.stream(pool): ">" for pool in pools},
+                    count=1,
+                    block=block,
+                )
+            )
+        except QueueUnavailable as exc:
+            if "NOGROUP" in str(exc.__cause__):  # the stream was deleted under us
+                self._groups.clear()
+                return None
+            raise
+        claims = [
+            Claim(stream.removeprefix(keys.stream("")), fields["job"], entry)
+            for stream, entries in reply or []
+            for entry, fields in entries
+            if fields
+        ]
+        if not claims:
+            return None
+        self._held.extend(claims[1:])
+        return claims[0]
+
+    async def _reclaim(self, pool: str, consumer: str) -> Claim | None:
+        reply = await self._call(
+            self.redis.xautoclaim(
+                keys.stream(pool),
+                keys.GROUP,
+                consumer,
+                min_idle_time=int(self.reclaim_after * 1000),
+                start_id="0-0",
+                count=1,
+            )
+        )
+        for entry, fields in reply[1] if reply else []:
+            if fields:
+                return Claim(pool, fields["job"], entry)
+        return None
+
+    async def ack(self, claim: Claim) -> None:
+        stream = keys.stream(claim.pool)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xack(stream, keys.GROUP, claim.receipt)
+            pipe.xdel(stream, claim.receipt)
+            pipe.hdel(keys.ENTRIES, claim.job_id)
+            await self._call(pipe.execute())
+
+    async def remove(self, pool: str, job_id: str) -> bool:
+        await self._group(pool)
+        removed = await self._call(
+            self._remove(keys=[keys.stream(pool), keys.ENTRIES], args=[job_id, keys.GROUP])
+        )
+        return bool(removed)
+
+    async def _last_delivered(self, pool: str) -> tuple[str, int]:
+        await self._group(pool)
+        for group in await self._call(self.redis.xinfo_groups(keys.stream(pool))):
+            if group["name"] == keys.GROUP:
+                lag = group.get("lag")
+                return str(group["last-delivered-id"]), -1 if lag is None else int(lag)
+        return "0-0", -1
+
+    async def position(self, pool: str, job_id: str) -> int | None:
+        found = await self._call(self.redis.hget(keys.ENTRIES, job_id))
+        if not found:
+            return None
+        entry = found.partition(" ")[2]
+        last, _ = await self._last_delivered(pool)
+        if _sortable(entry) <= _sortable(last):
+            return None  # delivered: no longer waiting
+        before = await self._call(
+            self.redis.xrange(keys.stream(pool), _after(last), entry, count=100_000)
+        )
+        return max(0, len(before) - 1)
+
+    async def depth(self, pool: str) -> int:
+        last, lag = await self._last_delivered(pool)
+        if lag >= 0:
+            return lag
+        waiting = await self._call(self.redis.xrange(keys.stream(pool), _after(last), "+"))
+        return len(waiting)
+
+
+def _sortable(entry: str) -> tuple[int, int]:
+    ms, _, seq = entry.partition("-")
+    return int(ms), int(seq or 0)
