@@ -38,6 +38,14 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Database URL (sqlite:///… or postgresql://…). Empty: SQLite at DATA_DIR/pier.db.",
     ),
+    Setting(
+        "queue",
+        str,
+        "",
+        "Where accepted jobs wait for a worker: empty for an in-process queue, or "
+        "redis://HOST:PORT/DB "
+        "for Redis Streams.",
+    ),
     Setting("public_url", str, "", "Base URL used in links Pier returns. Empty: http://HOST:PORT."),
     Setting(
         "admin_token",
@@ -139,6 +147,7 @@ class Settings:
     port: int = 8000
     data_dir: Path = Path("~/.pier").expanduser()
     database: str = ""
+    queue: str = ""
     public_url: str = ""
     admin_token: str = ""
     workers_per_version: int = 1

@@ -26,6 +26,9 @@ def serve(
         Path | None, typer.Option(help="Where Pier keeps everything [PIER_DATA_DIR].")
     ] = None,
     database: Annotated[str | None, typer.Option(help="Database URL [PIER_DATABASE].")] = None,
+    queue: Annotated[
+        str | None, typer.Option(help="Queue URL: empty (in process) or redis://… [PIER_QUEUE].")
+    ] = None,
     workers_per_version: Annotated[
         int | None, typer.Option(help="Model processes per version [PIER_WORKERS_PER_VERSION].")
     ] = None,
@@ -41,6 +44,7 @@ def serve(
             "port": port,
             "data_dir": data_dir,
             "database": database,
+            "queue": queue,
             "workers_per_version": workers_per_version,
             "builtin_models": builtin_models,
         }

@@ -17,6 +17,7 @@ from pier.dispatch.live import Live, Status
 from pier.dispatch.pool import VersionPool
 from pier.files import FileStore, InputFetcher
 from pier.logtail import LogTail
+from pier.queue import JobQueue, open_queue
 from pier.settings import Settings
 from pier.store import Row, Store
 from pier.util import utcnow
@@ -42,6 +43,7 @@ class Dispatcher:
         self.fetcher = fetcher
         self.base_url = base_url
         self.scratch_root = settings.data_dir / "tmp"
+        self.queue: JobQueue = open_queue(settings.queue)
         self.live: dict[str, Live] = {}
         self.pools: dict[str, VersionPool] = {}
         self.listeners: list[Callable[[Live], None]] = []
@@ -51,6 +53,7 @@ class Dispatcher:
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
+        await self.queue.start()
         await self.recover()
         self._flusher = asyncio.create_task(self._flush_forever())
 
@@ -62,6 +65,7 @@ class Dispatcher:
         await self.flush()
         await asyncio.gather(*(pool.stop() for pool in self.pools.values()))
         self.pools.clear()
+        await self.queue.close()
 
     async def recover(self) -> None:
         now = utcnow()
@@ -107,12 +111,16 @@ class Dispatcher:
         """
         written = self.store.queue_prediction_insert(row)
         live = Live(row=row, version=version)
+        if self.queue.record_first:  # workers elsewhere read the record: it must exist first
+            await written
+            await self._enqueue(live)
+            return live
         await self._enqueue(live)
         try:
             await written
         except BaseException:
             live.cancel_requested = True
-            self.pool_for(version).remove(live)
+            await self.queue.remove(str(version["id"]), live.id)
             self.live.pop(live.id, None)
             raise
         return live
@@ -120,7 +128,12 @@ class Dispatcher:
     async def _enqueue(self, live: Live) -> None:
         live.logs = LogTail(self.settings.max_log_bytes, live.row.get("logs") or "")
         self.live[live.id] = live
-        await self.pool_for(live.version).put(live)
+        self.pool_for(live.version)  # its slots claim from the queue
+        try:
+            await self.queue.put(str(live.version["id"]), live.id)
+        except BaseException:
+            self.live.pop(live.id, None)
+            raise
         self.notify(live)
 
     def pool_for(self, version: Row) -> VersionPool:
@@ -137,7 +150,7 @@ class Dispatcher:
         pool = self.pool_for(live.version)
         running = pool.running.get(live.id)
         if live.status is Status.STARTING:
-            pool.remove(live)
+            await self.queue.remove(pool.key, live.id)
             await self.finish(live, Status.CANCELED)
         elif running is not None:
             await running[1].cancel(live.id)
@@ -151,10 +164,10 @@ class Dispatcher:
             return False
         return True
 
-    def queue_info(self, live: Live) -> dict[str, Any] | None:
+    async def queue_info(self, live: Live) -> dict[str, Any] | None:
         if live.status is not Status.STARTING:
             return None
-        return self.pool_for(live.version).queue_info(live)
+        return await self.pool_for(live.version).queue_info(live)
 
     # -- recording ---------------------------------------------------------------------------
     def notify(self, live: Live) -> None:

@@ -55,6 +55,7 @@ class Live:
     done: asyncio.Event = field(default_factory=asyncio.Event)
     dirty: set[str] = field(default_factory=set)
     cancel_requested: bool = False
+    claimed: bool = False  # a slot of this process took it from the queue
     enqueued_at: float = field(default_factory=time.monotonic)
     setup_time: float | None = None
     file_rows: list[Row] = field(default_factory=list)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import os
 import shutil
+import socket
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pier.dispatch.live import Live, Phase, Status
 from pier.dispatch.outputs import OutputSink
 from pier.files import FileError, scratch_dir
+from pier.queue import Claim, QueueUnavailable
 from pier.runner.errors import SetupFailed
 from pier.runner.worker import PredictionEvents, Worker
 from pier.util import utcnow
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from pier.dispatch.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
+
+CLAIM_WAIT = 5.0  # seconds a claim blocks before it is made again
 # The longest a large log's newest lines wait before readers of the prediction see them.
 LOG_SYNC_DELAY = 0.05
 
@@ -54,8 +57,8 @@ class VersionPool:
         self.dispatcher = dispatcher
         self.version = version
         settings = dispatcher.settings
-        self.queue: collections.deque[Live] = collections.deque()
-        self.wakeup = asyncio.Condition()
+        self.queue = dispatcher.queue
+        self.key = str(version["id"])
         self.running: dict[str, tuple[Live, Worker]] = {}
         self.busy = 0  # slots holding a prediction, booting or running
         self.started: dict[str, float] = {}  # running prediction id -> monotonic start
@@ -75,25 +78,10 @@ class VersionPool:
         self.file_fields = file_fields(version["openapi_schema"])
 
     # -- the queue ---------------------------------------------------------------------------
-    async def put(self, live: Live) -> None:
-        self.queue.append(live)
-        async with self.wakeup:
-            self.wakeup.notify()
-
-    def remove(self, live: Live) -> bool:
-        try:
-            self.queue.remove(live)
-        except ValueError:
-            return False
-        return True
-
-    def queue_info(self, live: Live) -> dict[str, Any]:
+    async def queue_info(self, live: Live) -> dict[str, Any]:
         if live.phase is Phase.BOOTING:
             return {"position": 0, "ahead": 0, "phase": Phase.BOOTING.value, "estimated_wait": None}
-        try:
-            index = self.queue.index(live)
-        except ValueError:
-            index = 0
+        index = await self.queue.position(self.key, live.id) or 0
         ahead = index + self.busy
         wait = None
         if self.average_time is not None:
@@ -110,10 +98,18 @@ class VersionPool:
             "estimated_wait": wait,
         }
 
-    async def _next(self) -> Live:
-        async with self.wakeup:
-            await self.wakeup.wait_for(lambda: bool(self.queue))
-            return self.queue.popleft()
+    async def _next(self, consumer: str) -> tuple[Live, Claim]:
+        """Claim the next job of this version that still needs running here."""
+        while True:
+            claim = await self.queue.claim([self.key], consumer, CLAIM_WAIT)
+            if claim is None:
+                continue
+            live = self.dispatcher.live.get(claim.job_id)
+            if live is None or live.status is not Status.STARTING or live.claimed:
+                await self.queue.ack(claim)  # ended (canceled) while it waited, or a repeat
+                continue
+            live.claimed = True
+            return live, claim
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -130,8 +126,9 @@ class VersionPool:
             shutil.rmtree(workdir, ignore_errors=True)
 
     async def _serve(self, worker: Worker, workdir: Path) -> None:
+        consumer = f"{socket.gethostname()}-{os.getpid()}-{id(worker):x}"
         while True:
-            live = await self._next()
+            live, claim = await self._next(consumer)
             self.busy += 1
             try:
                 await self._execute(worker, live, workdir)
@@ -143,6 +140,13 @@ class VersionPool:
                     await self.dispatcher.finish(live, Status.FAILED, error=f"Pier error: {exc}")
             finally:
                 self.busy -= 1
+                await self._ack(claim)
+
+    async def _ack(self, claim: Claim) -> None:
+        try:
+            await self.queue.ack(claim)
+        except QueueUnavailable:  # the delivery is reclaimed later and found finished
+            log.warning("could not acknowledge job %s: the queue is unreachable", claim.job_id)
 
     async def _execute(self, worker: Worker, live: Live, workdir: Path) -> None:
         if live.status.terminal:

@@ -193,10 +193,10 @@ async def _create(request: Request, svc: ServicesDep, account: Row, model: Row |
         finished = await svc.dispatcher.wait(live, max(0.5, wait - 0.25))
         if not finished:
             body_out = serialize.waiting_prediction(
-                live, svc.base_url, svc.dispatcher.queue_info(live)
+                live, svc.base_url, await svc.dispatcher.queue_info(live)
             )
             return json_response(body_out, 201, headers)
-    return json_response(_render(svc, live.row, live), 201, headers)
+    return json_response(await _render(svc, live.row, live), 201, headers)
 
 
 def _webhook(svc: ServicesDep, body: dict[str, Any]) -> tuple[str | None, list[str] | None]:
@@ -217,8 +217,8 @@ def _refused(field: str, exc: TargetRefused) -> ApiError:
     return ApiError(422, f"- {field}: {exc}\n", invalid_fields=invalid)
 
 
-def _render(svc: ServicesDep, row: Row, live: Live | None = None) -> dict[str, Any]:
-    queue = svc.dispatcher.queue_info(live) if live is not None else None
+async def _render(svc: ServicesDep, row: Row, live: Live | None = None) -> dict[str, Any]:
+    queue = await svc.dispatcher.queue_info(live) if live is not None else None
     return serialize.prediction(row, svc.base_url, queue)
 
 
@@ -262,7 +262,7 @@ async def get_prediction(prediction_id: str, request: Request) -> Response:
     svc = await services(request)
     account = await current_account(request, svc)
     row, live = await _find(svc, account, prediction_id)
-    return json_response(_render(svc, row, live))
+    return json_response(await _render(svc, row, live))
 
 
 @router.post("/v1/predictions/{prediction_id}/cancel")
@@ -270,8 +270,8 @@ async def cancel_prediction(prediction_id: str, svc: ServicesDep, account: Accou
     row, live = await _find(svc, account, prediction_id)
     if live is not None:
         await svc.dispatcher.cancel(live)
-        return json_response(_render(svc, live.row, svc.dispatcher.live.get(live.id)))
-    return json_response(_render(svc, row))
+        return json_response(await _render(svc, live.row, svc.dispatcher.live.get(live.id)))
+    return json_response(await _render(svc, row))
 
 
 @router.get("/v1/predictions")
@@ -296,5 +296,5 @@ async def list_predictions(
     results = []
     for row in rows:
         live = svc.dispatcher.live.get(row["id"])
-        results.append(_render(svc, live.row if live else row, live))
+        results.append(await _render(svc, live.row if live else row, live))
     return json_response(serialize.page(results, next_url))
