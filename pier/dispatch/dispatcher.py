@@ -113,7 +113,11 @@ class Dispatcher:
         live = Live(row=row, version=version)
         if self.queue.record_first:  # workers elsewhere read the record: it must exist first
             await written
-            await self._enqueue(live)
+            try:
+                await self._enqueue(live)
+            except BaseException:  # not queued: not accepted either, so no record of it stays
+                await self.store.delete_prediction(live.id, live.row["model_id"])
+                raise
             return live
         await self._enqueue(live)
         try:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CLAIM_WAIT = 5.0  # seconds a claim blocks before it is made again
+RECONNECT_WAIT = 1.0  # seconds between claims while the queue is unreachable
 # The longest a large log's newest lines wait before readers of the prediction see them.
 LOG_SYNC_DELAY = 0.05
 
@@ -101,12 +102,17 @@ class VersionPool:
     async def _next(self, consumer: str) -> tuple[Live, Claim]:
         """Claim the next job of this version that still needs running here."""
         while True:
-            claim = await self.queue.claim([self.key], consumer, CLAIM_WAIT)
+            try:
+                claim = await self.queue.claim([self.key], consumer, CLAIM_WAIT)
+            except QueueUnavailable as exc:
+                log.warning("%s; trying again in %.0f s", exc, RECONNECT_WAIT)
+                await asyncio.sleep(RECONNECT_WAIT)
+                continue
             if claim is None:
                 continue
             live = self.dispatcher.live.get(claim.job_id)
             if live is None or live.status is not Status.STARTING or live.claimed:
-                await self.queue.ack(claim)  # ended (canceled) while it waited, or a repeat
+                await self._ack(claim)  # ended (canceled) while it waited, or a repeat
                 continue
             live.claimed = True
             return live, claim

@@ -69,6 +69,12 @@ class RedisQueue:
     async def _call(self, awaitable: Any) -> Any:
         try:
             return await awaitable
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            # Redis lost its data (a restart without persistence): make the groups again.
+            self._groups.clear()
+            raise QueueUnavailable(f"The queue at {self.url} lost its consumer group") from exc
         except (RedisError, OSError) as exc:
             raise QueueUnavailable(f"The queue at {self.url} is unreachable: {exc}") from exc
 
@@ -77,10 +83,9 @@ class RedisQueue:
             return
         try:
             await self._call(self.redis.xgroup_create(keys.stream(pool), keys.GROUP, "0", True))
-        except QueueUnavailable as exc:
-            cause = exc.__cause__
-            if not (isinstance(cause, ResponseError) and "BUSYGROUP" in str(cause)):
-                raise
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise QueueUnavailable(f"The queue at {self.url} refused: {exc}") from exc
         self._groups.add(pool)
 
     async def put(self, pool: str, job_id: str) -> None:
@@ -98,21 +103,15 @@ class RedisQueue:
             if found is not None:
                 return found
         block = max(1, int(timeout * 1000)) if timeout > 0 else None
-        try:
-            reply = await self._call(
-                self.redis.xreadgroup(
-                    keys.GROUP,
-                    consumer,
-                    {keys.stream(pool): ">" for pool in pools},
-                    count=1,
-                    block=block,
-                )
+        reply = await self._call(
+            self.redis.xreadgroup(
+                keys.GROUP,
+                consumer,
+                {keys.stream(pool): ">" for pool in pools},
+                count=1,
+                block=block,
             )
-        except QueueUnavailable as exc:
-            if "NOGROUP" in str(exc.__cause__):  # the stream was deleted under us
-                self._groups.clear()
-                return None
-            raise
+        )
         claims = [
             Claim(stream.removeprefix(keys.stream("")), fields["job"], entry)
             for stream, entries in reply or []

@@ -318,6 +318,13 @@ class Store:
             (_COUNT_RUN, {"model_id_": row["model_id"]}),
         )
 
+    async def delete_prediction(self, prediction_id: str, model_id: str) -> None:
+        """Take back a prediction that was never accepted (its create failed half-way)."""
+        await self._write(
+            predictions.delete().where(predictions.c.id == prediction_id),
+            models.update().where(models.c.id == model_id).values(run_count=models.c.run_count - 1),
+        )
+
     def queue_prediction_update(self, prediction_id: str, **fields: Any) -> asyncio.Future[int]:
         """Queue an update now without waiting for it; later writes are applied after it."""
         return self.db.submit(_prediction_update(prediction_id, fields))
