@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 from collections.abc import Sequence
 
 from pier.queue.base import Claim
@@ -18,7 +19,10 @@ class InProcessQueue:
 
     def __init__(self) -> None:
         self._lines: dict[str, collections.deque[str]] = collections.defaultdict(collections.deque)
-        self._changed = asyncio.Condition()
+        # Claimers waiting on an empty line; a put hands its job straight to the first of them.
+        self._waiters: dict[str, collections.deque[asyncio.Future[Claim]]] = (
+            collections.defaultdict(collections.deque)
+        )
 
     async def start(self) -> None:
         pass
@@ -27,9 +31,13 @@ class InProcessQueue:
         pass
 
     async def put(self, pool: str, job_id: str) -> None:
+        waiters = self._waiters.get(pool)
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(Claim(pool, job_id, job_id))
+                return
         self._lines[pool].append(job_id)
-        async with self._changed:
-            self._changed.notify_all()
 
     def _take(self, pools: Sequence[str]) -> Claim | None:
         for pool in pools:
@@ -43,14 +51,18 @@ class InProcessQueue:
         found = self._take(pools)
         if found is not None or timeout <= 0:
             return found
-        async with self._changed:
-            try:
-                async with asyncio.timeout(timeout):
-                    while (found := self._take(pools)) is None:
-                        await self._changed.wait()
-            except TimeoutError:
-                return None
-        return found
+        waiter: asyncio.Future[Claim] = asyncio.get_running_loop().create_future()
+        for pool in pools:
+            self._waiters[pool].append(waiter)
+        try:
+            await asyncio.wait((waiter,), timeout=timeout)
+        finally:
+            if not waiter.done():
+                waiter.cancel()
+                for pool in pools:
+                    with contextlib.suppress(ValueError):
+                        self._waiters[pool].remove(waiter)
+        return waiter.result() if not waiter.cancelled() else None
 
     async def ack(self, claim: Claim) -> None:
         pass
