@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from pier.blobs import Blobs, BlobsUnavailable
 from pier.dispatch import Dispatcher
 from pier.dispatch.rows import new_prediction
 from pier.registry import ModelDir, ModelDirError, missing_packages, register
@@ -65,7 +66,7 @@ def builtin_dirs() -> list[Path]:
 
 
 async def register_builtins(
-    store: Store, dispatcher: Dispatcher, settings: Settings, account: Row
+    store: Store, blobs: Blobs, dispatcher: Dispatcher, settings: Settings, account: Row
 ) -> list[str]:
     """Register every built-in model whose packages are installed; returns their names.
 
@@ -85,9 +86,9 @@ async def register_builtins(
                     )
                     return None
                 model, version, created = await register(
-                    store, settings.data_dir, account, path, name
+                    store, blobs, settings.data_dir, account, path, name
                 )
-            except (ModelDirError, ModelLoadError) as exc:
+            except (ModelDirError, ModelLoadError, BlobsUnavailable) as exc:
                 log.warning("built-in model in %s was not registered: %s", path.name, exc)
                 return None
         example = model_dir.meta.get("example")

@@ -1,6 +1,7 @@
-"""Files on local disk: uploads, prediction outputs, and fetching file inputs.
+"""Files: uploads, prediction outputs, and fetching file inputs.
 
-Every file is a row in the store plus bytes under ``DATA_DIR/files/<id>/<name>``. Each file has a
+Every file is a row in the store plus bytes in the file store (pier/blobs: DATA_DIR/files, or an
+S3-compatible bucket) under the key ``<id>/<name>``. Each file has a
 public token: ``/files/<token>/<name>`` serves its bytes without authentication, so the official
 clients (which fetch outputs without a token) can read them; the token is 256 random bits.
 
@@ -18,12 +19,12 @@ import contextlib
 import hashlib
 import logging
 import mimetypes
+import os
 import re
 import secrets
-import shutil
 import tempfile
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,6 +32,8 @@ from typing import Any
 
 import httpx
 
+from pier.blobs import BlobNotFound, Blobs, BlobsUnavailable, Chunks
+from pier.blobs.keys import file_key, key_of
 from pier.store import Row, Store
 from pier.util import new_id, utcnow
 
@@ -120,16 +123,21 @@ def _extension(mime: str) -> str:
 
 @dataclass
 class FileStore:
-    root: Path
+    """Files as rows in the store plus bytes in the file store (`blobs`) under `{id}/{name}`;
+    a row's `path` holds that key."""
+
+    blobs: Blobs
     store: Store
     max_bytes: int
+    scratch: Path  # where uploads are spooled before they are stored
     ttl: timedelta = FILE_TTL  # how long an upload is kept
     _sweeper: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
-    def _new_path(self, file_id: str, name: str) -> Path:
-        folder = self.root / file_id
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder / safe_name(name)
+    def _spool(self) -> Path:
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=self.scratch, prefix="upload-")
+        os.close(handle)
+        return Path(name)
 
     async def save(
         self,
@@ -140,11 +148,11 @@ class FileStore:
         metadata: dict[str, Any] | None = None,
         prediction_id: str | None = None,
     ) -> Row:
-        file_id = new_id()
-        path = self._new_path(file_id, name)
+        file_id, name = new_id(), safe_name(name)
         sha256, md5, size, head = hashlib.sha256(), hashlib.md5(), 0, b""
+        spool = self._spool()
         try:
-            with path.open("wb") as out:
+            with spool.open("wb") as out:
                 async for chunk in chunks:
                     size += len(chunk)
                     if size > self.max_bytes:
@@ -154,13 +162,13 @@ class FileStore:
                     sha256.update(chunk)
                     md5.update(chunk)
                     out.write(chunk)
-        except BaseException:
-            shutil.rmtree(path.parent, ignore_errors=True)
-            raise
+            await asyncio.to_thread(self.blobs.put_file, file_key(file_id, name), spool)
+        finally:
+            spool.unlink(missing_ok=True)
         row = self._row(
             file_id,
             account_id,
-            path,
+            name,
             size,
             sha256.hexdigest(),
             md5.hexdigest(),
@@ -168,65 +176,66 @@ class FileStore:
             metadata or {},
             prediction_id,
         )
-        await self.store.insert_file(row)
+        await self._insert(row)
         return row
 
     async def save_data_uri(self, account_id: str, url: str, prediction_id: str) -> Row:
         """Store a `data:` URI's bytes as a file of a prediction (FileError if malformed)."""
         file_id = new_id()
 
-        def write() -> tuple[Path, bytes, str, str]:
+        def write() -> tuple[str, int, bytes, str, str]:
             mime, data = decode_data_uri(url)
             if len(data) > self.max_bytes:
                 raise FileTooLarge(f"Files must be at most {self.max_bytes} bytes")
-            path = self._new_path(file_id, "input" + _extension(mime))
-            path.write_bytes(data)
-            return path, data[:64], hashlib.sha256(data).hexdigest(), hashlib.md5(data).hexdigest()
+            name = "input" + _extension(mime)
+            self.blobs.put_bytes(file_key(file_id, name), data)
+            digests = hashlib.sha256(data).hexdigest(), hashlib.md5(data).hexdigest()
+            return name, len(data), data[:64], *digests
 
-        path, head, sha256, md5 = await asyncio.to_thread(write)
+        name, size, head, sha256, md5 = await asyncio.to_thread(write)
         row = self._row(
             file_id,
             account_id,
-            path,
-            path.stat().st_size,
+            name,
+            size,
             sha256,
             md5,
-            sniff_content_type(head, path.name),
+            sniff_content_type(head, name),
             {},
             prediction_id,
         )
+        await self._insert(row)
+        return row
+
+    async def _insert(self, row: Row) -> None:
         try:
             await self.store.insert_file(row)
         except BaseException:
-            shutil.rmtree(path.parent, ignore_errors=True)
+            await asyncio.to_thread(self.blobs.delete, row["path"])
             raise
-        return row
-
-    async def adopt(self, account_id: str, source: Path, prediction_id: str) -> Row:
-        row = self.prepare_output(account_id, source, prediction_id)
-        await self.store.insert_file(row)
-        return row
 
     def prepare_output(self, account_id: str, source: Path, prediction_id: str) -> Row:
-        """Move a file a model wrote into storage as an output of a prediction."""
-        file_id = new_id()
-        path = self._new_path(file_id, source.name)
-        shutil.move(str(source), path)
+        """Move a file a model wrote into the file store as an output of a prediction.
+
+        Blocks (hashing, and an upload for a remote store): called on a worker thread."""
+        file_id, name = new_id(), safe_name(source.name)
         sha256, md5 = hashlib.sha256(), hashlib.md5()
-        with path.open("rb") as handle:
+        with source.open("rb") as handle:
             head = handle.read(64)
             handle.seek(0)
             for block in iter(lambda: handle.read(1 << 20), b""):
                 sha256.update(block)
                 md5.update(block)
+        size = source.stat().st_size
+        self.blobs.put_file(file_key(file_id, name), source)
         return self._row(
             file_id,
             account_id,
-            path,
-            path.stat().st_size,
+            name,
+            size,
             sha256.hexdigest(),
             md5.hexdigest(),
-            sniff_content_type(head, path.name),
+            sniff_content_type(head, name),
             {},
             prediction_id,
         )
@@ -235,7 +244,7 @@ class FileStore:
         self,
         file_id: str,
         account_id: str,
-        path: Path,
+        name: str,
         size: int,
         sha256: str,
         md5: str,
@@ -248,30 +257,45 @@ class FileStore:
             "id": file_id,
             "account_id": account_id,
             "prediction_id": prediction_id,
-            "name": path.name,
+            "name": name,
             "content_type": content_type,
             "size": size,
             "sha256": sha256,
             "md5": md5,
             "metadata": metadata,
-            "path": str(path),
+            "path": file_key(file_id, name),
             "public_token": secrets.token_urlsafe(32),
             "created_at": now,
             "expires_at": None if prediction_id else now + self.ttl,
         }
 
+    async def open(
+        self, row: Row, start: int = 0, end: int | None = None
+    ) -> AsyncGenerator[bytes, None]:
+        """A file's bytes from `start` to `end` (inclusive) as a stream. The read is opened
+        before this returns, so BlobNotFound and BlobsUnavailable come before any byte."""
+        chunks = await asyncio.to_thread(self.blobs.read, key_of(row["path"]), start, end)
+        return _stream(chunks)
+
+    async def copy_to(self, row: Row, target: Path) -> None:
+        await asyncio.to_thread(self.blobs.get_file, key_of(row["path"]), target)
+
+    def _delete_bytes(self, rows: list[Row]) -> None:
+        for row in rows:
+            self.blobs.delete(key_of(row["path"]))
+
     async def delete(self, row: Row) -> None:
+        """Bytes first: a failure (the file store unreachable) leaves the row, to delete again."""
+        await asyncio.to_thread(self._delete_bytes, [row])
         await self.store.delete_file(row["id"], row["account_id"])
-        shutil.rmtree(Path(row["path"]).parent, ignore_errors=True)
 
     async def sweep(self, now: datetime | None = None) -> int:
-        """Delete every expired file, row first (so it is never served without its bytes)."""
+        """Delete every expired file: bytes, then rows (expired rows are no longer served)."""
         now = now or utcnow()
         removed = 0
         while rows := await self.store.expired_files(now, SWEEP_BATCH):
+            await asyncio.to_thread(self._delete_bytes, rows)
             await self.store.delete_files([row["id"] for row in rows])
-            for row in rows:
-                await asyncio.to_thread(shutil.rmtree, Path(row["path"]).parent, ignore_errors=True)
             removed += len(rows)
         return removed
 
@@ -286,6 +310,8 @@ class FileStore:
                 removed = await self.sweep()
                 if removed:
                     log.info("deleted %d expired files", removed)
+            except BlobsUnavailable as exc:
+                log.warning("deleting expired files failed, trying again later: %s", exc)
             except Exception:  # a failed sweep is retried on the next round
                 log.exception("deleting expired files failed")
             await asyncio.sleep(self.sweep_interval)
@@ -300,6 +326,14 @@ class FileStore:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
             self._sweeper = None
+
+
+async def _stream(chunks: Chunks) -> AsyncGenerator[bytes, None]:
+    try:
+        while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+            yield chunk
+    finally:
+        chunks.close()
 
 
 def public_url(base_url: str, row: Row) -> str:
@@ -322,7 +356,12 @@ class InputFetcher:
         own = await self._own_file(parsed.path, account_id)
         if own is not None:
             target = workdir / own["name"]
-            shutil.copyfile(own["path"], target)
+            try:
+                await self.files.copy_to(own, target)
+            except BlobNotFound as exc:
+                raise FileError(f"The bytes of file {own['id']} are missing") from exc
+            except BlobsUnavailable as exc:
+                raise FileError(f"File {own['id']} cannot be read now: {exc}") from exc
             return target
         return await self._download(url, workdir)
 

@@ -1,28 +1,29 @@
 """Model directories: reading cog.yaml, hashing content into a version id, registering versions.
 
-A version is immutable: its directory is copied under DATA_DIR/versions/<id>/ when it is
-registered, so editing the source directory afterwards changes nothing that already ran.
+A version is immutable: when it is registered its directory is stored in the file store as one
+archive named by its content hash, and unpacked from that archive under DATA_DIR/versions/<id>/
+(pier/blobs/archive.py), so editing the source directory afterwards changes nothing that already
+ran, and a worker on another machine runs the same bytes.
 """
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import importlib.metadata
-import os
 import re
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from pier.blobs import Blobs
+from pier.blobs.archive import ArchiveError, content_hash, store_version
 from pier.runner.inspect import inspect_model
 from pier.store import Row, Store
 from pier.util import utcnow
 
 COG_VERSION = "0.16.12"  # the Cog contract Pier's runner implements, reported on versions
-IGNORED = {"__pycache__", ".git", ".cog", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}/[a-z0-9][a-z0-9_.-]{0,127}$")
 
 
@@ -89,31 +90,12 @@ def missing_packages(requirements: list[str]) -> list[str]:
     return missing
 
 
-def content_hash(path: Path) -> str:
-    """sha256 over every file's relative path and bytes, in a stable order."""
-    digest = hashlib.sha256()
-    for file in sorted(_files(path)):
-        relative = file.relative_to(path).as_posix()
-        digest.update(relative.encode() + b"\0")
-        with file.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        digest.update(b"\0")
-    return digest.hexdigest()
-
-
-def _files(path: Path) -> list[Path]:
-    found = []
-    for root, dirs, names in os.walk(path, followlinks=True):
-        dirs[:] = sorted(d for d in dirs if d not in IGNORED)
-        found += [Path(root) / n for n in names if not n.endswith(".pyc")]
-    return found
-
-
 async def register(
-    store: Store, data_dir: Path, account: Row, source: Path, name: str
+    store: Store, blobs: Blobs, data_dir: Path, account: Row, source: Path, name: str
 ) -> tuple[Row, Row, bool]:
-    """Register a directory as a version of model `name`; returns (model, version, created)."""
+    """Register a directory as a version of model `name`; returns (model, version, created).
+
+    The version's archive is stored in `blobs` (again, if the file store lacks it)."""
     if not NAME_RE.match(name):
         raise ModelDirError(f"model name {name!r} must look like owner/name (lowercase)")
     model_dir = ModelDir.read(source)
@@ -130,17 +112,18 @@ async def register(
         raise ModelDirError(f"model {name} belongs to another account")
     cover = inside(model_dir.path, meta_path(model_dir.meta, "cover_image"), "cover_image")
     inside(model_dir.path, "README.md", "README.md")
-    version_id = content_hash(model_dir.path)
-    if model is not None:
-        existing = await store.get_version(model["id"], version_id)
-        if existing is not None:
-            return model, existing, False
-    target = data_dir / "versions" / version_id
-    if not target.exists():
-        staging = target.with_name(version_id + ".partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(model_dir.path, staging, ignore=shutil.ignore_patterns(*IGNORED, "*.pyc"))
-        staging.rename(target)
+    version_id = await asyncio.to_thread(content_hash, model_dir.path)
+    existing = await store.get_version(model["id"], version_id) if model is not None else None
+    try:
+        target = await asyncio.to_thread(
+            store_version, blobs, model_dir.path, version_id, data_dir / "versions"
+        )
+    except ArchiveError as exc:
+        raise ModelDirError(
+            f"{model_dir.path} changed while it was being added; add it again"
+        ) from exc
+    if model is not None and existing is not None:
+        return model, existing, False
     schema = await inspect_model(target, model_dir.predict_ref, model_dir.train_ref)
     meta = model_dir.meta
     readme = target / "README.md"

@@ -46,6 +46,14 @@ SETTINGS: tuple[Setting, ...] = (
         "redis://HOST:PORT/DB "
         "for Redis Streams.",
     ),
+    Setting(
+        "files",
+        str,
+        "",
+        "Where file bytes and model version archives are kept: empty for DATA_DIR/files, a "
+        "directory, or s3://BUCKET/PREFIX for an S3-compatible store (endpoint, region and "
+        "credentials from AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).",
+    ),
     Setting("public_url", str, "", "Base URL used in links Pier returns. Empty: http://HOST:PORT."),
     Setting(
         "admin_token",
@@ -148,6 +156,7 @@ class Settings:
     data_dir: Path = Path("~/.pier").expanduser()
     database: str = ""
     queue: str = ""
+    files: str = ""
     public_url: str = ""
     admin_token: str = ""
     workers_per_version: int = 1

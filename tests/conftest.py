@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from pier.api.deps import Services
 from pier.bootstrap import BootInfo
 from pier.registry import register
 from pier.settings import Settings
+from tests.blobs.moto import MotoServer, start_moto
 
 ROOT = Path(__file__).resolve().parents[1]
 PREDICTORS = ROOT / "tests" / "fixtures" / "predictors"
@@ -42,8 +43,14 @@ class Pier:
     tmp: Path
 
     async def add_model(self, name: str, directory: Path) -> dict[str, Any]:
+        services = self.services
         _, version, _ = await register(
-            self.services.store, self.services.settings.data_dir, self.info.account, directory, name
+            services.store,
+            services.files.blobs,
+            services.settings.data_dir,
+            self.info.account,
+            directory,
+            name,
         )
         return version
 
@@ -89,9 +96,33 @@ def test_settings(tmp_path: Path, **changes: Any) -> Settings:
     )
 
 
+# The file stores a test can run on: `@pytest.mark.parametrize("files", FILE_STORES,
+# indirect=True)` runs it on both; without it, `files` is the local default.
+FILE_STORES = ["local", "s3"]
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[MotoServer]:
+    server = start_moto()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-async def pier(tmp_path: Path) -> AsyncIterator[Pier]:
-    async with running_pier(tmp_path) as instance:
+def files(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The `files` setting: "" (DATA_DIR/files), or a fresh bucket on the test S3 server, with
+    the AWS_* variables that reach it set for the test."""
+    if getattr(request, "param", "local") == "local":
+        return ""
+    server: MotoServer = request.getfixturevalue("s3_server")
+    for name, value in server.env.items():
+        monkeypatch.setenv(name, value)
+    return f"s3://{server.new_bucket()}/pier"
+
+
+@pytest.fixture
+async def pier(tmp_path: Path, files: str) -> AsyncIterator[Pier]:
+    async with running_pier(tmp_path, files=files) as instance:
         yield instance
 
 

@@ -15,6 +15,7 @@ from pier.api.deps import Services
 from pier.api.limits import EdgeMiddleware
 from pier.api.routes import account, files, models, predictions, stream, web
 from pier.api.security import SecurityHeadersMiddleware
+from pier.blobs import open_blobs
 from pier.bootstrap import BootInfo, bootstrap, register_builtins
 from pier.dispatch import Dispatcher
 from pier.files import FileStore, InputFetcher
@@ -36,9 +37,10 @@ def create_app(
         store = await Store.open(settings.database_url)
         http = webhook_client(settings.allow_private_input_urls, 30.0, follow_redirects=True)
         file_store = FileStore(
-            settings.data_dir / "files",
+            open_blobs(settings.files, settings.data_dir),
             store,
             settings.max_file_bytes,
+            settings.data_dir / "tmp",
             timedelta(seconds=settings.file_expiry_seconds),
         )
         dispatcher = Dispatcher(
@@ -53,7 +55,9 @@ def create_app(
         file_store.start()
         names = []
         if settings.builtin_models:
-            names = await register_builtins(store, dispatcher, settings, info.account)
+            names = await register_builtins(
+                store, file_store.blobs, dispatcher, settings, info.account
+            )
         if on_ready:
             on_ready(info, names)
         try:

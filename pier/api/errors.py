@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pier.blobs import BlobsUnavailable
 from pier.queue import QueueUnavailable
 
 log = logging.getLogger(__name__)
@@ -135,9 +136,15 @@ async def _queue_unavailable(_request: Request, exc: Exception) -> Response:
     return problem(503, "The job queue is unreachable; nothing was accepted. Try again shortly.")
 
 
+async def _blobs_unavailable(_request: Request, exc: Exception) -> Response:
+    log.warning("%s", exc)
+    return problem(503, "The file store is unreachable. Try again shortly.")
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(QueueUnavailable, _queue_unavailable)
+    app.add_exception_handler(BlobsUnavailable, _blobs_unavailable)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
 

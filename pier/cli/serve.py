@@ -13,10 +13,13 @@ import uvicorn
 
 from pier.api.app import create_app
 from pier.api.connections import protocol_for, raise_fd_limit
+from pier.blobs import open_blobs
 from pier.bootstrap import ADMIN, BootInfo, ensure_admin, token_file
 from pier.registry import ModelDirError, register
 from pier.settings import Settings
 from pier.store import Store
+
+FILES_HELP = "File store: empty (DATA_DIR/files), a directory or s3://bucket/prefix [PIER_FILES]."
 
 
 def serve(
@@ -29,6 +32,7 @@ def serve(
     queue: Annotated[
         str | None, typer.Option(help="Queue URL: empty (in process) or redis://… [PIER_QUEUE].")
     ] = None,
+    files: Annotated[str | None, typer.Option(help=FILES_HELP)] = None,
     workers_per_version: Annotated[
         int | None, typer.Option(help="Model processes per version [PIER_WORKERS_PER_VERSION].")
     ] = None,
@@ -45,6 +49,7 @@ def serve(
             "data_dir": data_dir,
             "database": database,
             "queue": queue,
+            "files": files,
             "workers_per_version": workers_per_version,
             "builtin_models": builtin_models,
         }
@@ -53,6 +58,10 @@ def serve(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        open_blobs(settings.files, settings.data_dir)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     for name in ("max_connections", "header_timeout", "keepalive_timeout"):
         if getattr(settings, name) <= 0:
             raise typer.BadParameter(f"{name} must be more than 0, not {getattr(settings, name)}")
@@ -122,9 +131,10 @@ def models_add(
     directory: Annotated[Path, typer.Argument(help="A directory with cog.yaml and predict.py.")],
     name: Annotated[str, typer.Option("--name", help="owner/name of the model.")],
     data_dir: Annotated[Path | None, typer.Option(help="[PIER_DATA_DIR]")] = None,
+    files: Annotated[str | None, typer.Option(help=FILES_HELP)] = None,
 ) -> None:
     """Register a model directory as a new version (a running server serves it at once)."""
-    settings = Settings.load({"data_dir": data_dir})
+    settings = Settings.load({"data_dir": data_dir, "files": files})
 
     async def go() -> tuple[str, bool]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -135,7 +145,10 @@ def models_add(
             account = await store.get_account_by_username(owner)
             account = account or await store.get_account_by_username(ADMIN)
             assert account is not None
-            _, version, created = await register(store, settings.data_dir, account, directory, name)
+            blobs = open_blobs(settings.files, settings.data_dir)
+            _, version, created = await register(
+                store, blobs, settings.data_dir, account, directory, name
+            )
             return version["id"], created
         finally:
             await store.close()

@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 
 from pier.files import DATA_URI_INLINE_CHARS
-from tests.conftest import Pier, running_pier
+from tests.blobs.moto import stored_keys
+from tests.conftest import FILE_STORES, Pier, running_pier
 
 ANONYMOUS = {"Authorization": ""}
+pytestmark = pytest.mark.parametrize("files", FILE_STORES, indirect=True)
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
@@ -29,8 +31,10 @@ def text_uri(text: str) -> str:
     return "data:text/plain;base64," + base64.b64encode(text.encode()).decode()
 
 
-async def test_expired_uploads_stop_being_served_and_are_deleted(tmp_path: Path) -> None:
-    async with running_pier(tmp_path, file_expiry_seconds=1.5) as pier:
+async def test_expired_uploads_stop_being_served_and_are_deleted(
+    tmp_path: Path, files: str
+) -> None:
+    async with running_pier(tmp_path, files=files, file_expiry_seconds=1.5) as pier:
         await pier.add_fixture("test/image", "output_path_image.py")
         output = (await pier.create("test/image", {"color": "red"}, wait=60)).json()["output"]
         upload = await pier.client.post("/v1/files", files={"content": ("a.txt", b"hello")})
@@ -38,7 +42,8 @@ async def test_expired_uploads_stop_being_served_and_are_deleted(tmp_path: Path)
         file_id = upload.json()["id"]
         stored = await pier.services.store.get_file(file_id, pier.info.account["id"])
         assert stored is not None
-        folder = Path(stored["path"]).parent
+        blobs = pier.services.files.blobs
+        assert blobs.size(stored["path"]) == 5
         public = f"/files/{stored['public_token']}/a.txt"
         urls = [f"/v1/files/{file_id}", f"/v1/files/{file_id}/download"]
         for url in urls:
@@ -60,10 +65,12 @@ async def test_expired_uploads_stop_being_served_and_are_deleted(tmp_path: Path)
         assert failed.json()["status"] == "failed"
 
         async def reclaimed() -> bool:
-            return not folder.exists()
+            rows = await pier.services.store.expired_files(stored["expires_at"], 10)
+            return rows == [] and not blobs.exists(stored["path"])
 
-        await eventually(reclaimed)  # the sweep deleted the bytes
-        assert await pier.services.store.expired_files(stored["expires_at"], 10) == []
+        await eventually(reclaimed)  # the sweep deleted the bytes, then the row
+        if not files:
+            assert not (tmp_path / "data" / "files" / file_id).exists()
         # a prediction's output is not an upload: it does not expire
         path = output[len(pier.services.base_url) :]
         assert (await pier.client.get(path, headers=ANONYMOUS)).status_code == 200
@@ -81,13 +88,13 @@ async def test_expired_uploads_stop_being_served_and_are_deleted(tmp_path: Path)
 )
 async def test_malformed_data_uris_are_refused_at_create(pier: Pier, uri: str, reason: str) -> None:
     await pier.add_fixture("test/file", "input_path.py")
-    before = set((pier.tmp / "data" / "files").glob("*"))
+    before = stored_keys(pier.services.files.blobs)
     response = await pier.create("test/file", {"image": uri})
     assert response.status_code == 422, response.text
     body = response.json()
     assert reason in body["detail"]
     assert body["invalid_fields"][0]["field"] == "input.image"
-    assert set((pier.tmp / "data" / "files").glob("*")) == before  # nothing left behind
+    assert stored_keys(pier.services.files.blobs) == before  # nothing left behind
 
 
 @pytest.mark.parametrize(

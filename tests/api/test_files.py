@@ -14,7 +14,9 @@ import replicate
 from PIL import Image
 
 from tests.api.test_stream import served
-from tests.conftest import Pier, running_pier
+from tests.conftest import FILE_STORES, Pier, running_pier
+
+pytestmark = pytest.mark.parametrize("files", FILE_STORES, indirect=True)
 
 
 def png(color: tuple[int, int, int] = (0, 0, 255)) -> bytes:
@@ -108,8 +110,8 @@ async def test_bad_uploads_get_clear_errors(
     assert response.json()["detail"]
 
 
-async def test_too_large_is_413(tmp_path: Path) -> None:
-    async with running_pier(tmp_path, max_file_bytes=1024 * 1024) as small:
+async def test_too_large_is_413(tmp_path: Path, files: str) -> None:
+    async with running_pier(tmp_path, files=files, max_file_bytes=1024 * 1024) as small:
         response = await small.client.post(
             "/v1/files", files={"content": ("big.bin", b"x" * (1024 * 1024 + 1))}
         )
@@ -145,8 +147,10 @@ async def test_get_list_delete_and_ownership(pier: Pier) -> None:
     assert (await pier.client.get(f"/v1/files/{ids[0]}")).status_code == 404
 
 
-async def test_own_file_urls_data_uris_and_external_urls_as_inputs(tmp_path: Path) -> None:
-    async with served(tmp_path, allow_private_webhooks=False) as pier:
+async def test_own_file_urls_data_uris_and_external_urls_as_inputs(
+    tmp_path: Path, files: str
+) -> None:
+    async with served(tmp_path, files=files, allow_private_webhooks=False) as pier:
         await pier.add_builtin("image-filter")
         uploaded = await pier.client.post(
             "/v1/files", files={"content": ("blue.png", png(), "image/png")}
@@ -169,8 +173,8 @@ async def test_own_file_urls_data_uris_and_external_urls_as_inputs(tmp_path: Pat
             assert image.status_code == 200 and image.headers["content-type"] == "image/png"
 
 
-async def test_python_client_files_and_file_inputs(tmp_path: Path) -> None:
-    async with served(tmp_path) as pier:
+async def test_python_client_files_and_file_inputs(tmp_path: Path, files: str) -> None:
+    async with served(tmp_path, files=files) as pier:
         await pier.add_builtin("image-filter")
         client = replicate.Client(api_token=pier.token, base_url=pier.services.base_url)
         data = png((255, 0, 0))
@@ -201,3 +205,56 @@ async def test_served_files_cannot_run_scripts(pier: Pier) -> None:
     assert response.status_code == 200
     assert response.headers["x-content-type-options"] == "nosniff"
     assert "sandbox" in response.headers["content-security-policy"]
+
+
+async def test_downloads_stream_whole_files_and_ranges(pier: Pier) -> None:
+    data = bytes(range(256)) * 8192  # 2 MiB: more than one chunk from the file store
+    made = (await pier.client.post("/v1/files", files={"content": ("data.bin", data)})).json()
+    stored = await pier.services.store.get_file(made["id"], pier.info.account["id"])
+    assert stored is not None
+    public = f"/files/{stored['public_token']}/data.bin"
+    download = f"/v1/files/{made['id']}/download"
+
+    whole = await pier.client.get(download)
+    assert whole.status_code == 200 and whole.content == data
+    assert whole.headers["content-length"] == str(len(data))
+    assert whole.headers["content-disposition"] == 'attachment; filename="data.bin"'
+    assert (
+        whole.headers["etag"] == f'"{made["etag"]}"' and whole.headers["accept-ranges"] == "bytes"
+    )
+    assert whole.headers["content-security-policy"] == "sandbox"
+
+    anonymous = {"Authorization": ""}
+    cases = [
+        ("bytes=10-19", 10, 20),
+        ("bytes=2097000-", 2097000, len(data)),
+        ("bytes=-7", -7, None),
+    ]
+    for header, first, stop in cases:
+        part = await pier.client.get(public, headers={**anonymous, "Range": header})
+        assert part.status_code == 206, header
+        assert part.content == data[first:stop]
+        start = first % len(data)
+        end = start + len(part.content) - 1
+        assert part.headers["content-range"] == f"bytes {start}-{end}/{len(data)}"
+        assert "immutable" in part.headers["cache-control"]
+    # several ranges, or a stale If-Range: the whole file, which RFC 9110 allows
+    for headers in ({"Range": "bytes=0-1,5-6"}, {"Range": "bytes=0-1", "If-Range": '"old"'}):
+        assert (await pier.client.get(download, headers=headers)).content == data
+    past = await pier.client.get(download, headers={"Range": f"bytes={len(data)}-"})
+    assert past.status_code == 416 and past.headers["content-range"] == f"bytes */{len(data)}"
+    assert past.headers["content-type"] == "application/problem+json"
+
+    empty = (await pier.client.post("/v1/files", files={"content": ("e.txt", b"")})).json()
+    got = await pier.client.get(f"/v1/files/{empty['id']}/download")
+    assert got.status_code == 200 and got.content == b"" and got.headers["content-length"] == "0"
+
+
+async def test_a_file_whose_bytes_are_gone_is_a_404(pier: Pier) -> None:
+    made = (await pier.client.post("/v1/files", files={"content": ("a.txt", b"abc")})).json()
+    stored = await pier.services.store.get_file(made["id"], pier.info.account["id"])
+    assert stored is not None
+    pier.services.files.blobs.delete(stored["path"])
+    assert (await pier.client.get(f"/v1/files/{made['id']}/download")).status_code == 404
+    public = f"/files/{stored['public_token']}/a.txt"
+    assert (await pier.client.get(public, headers={"Authorization": ""})).status_code == 404

@@ -6,9 +6,10 @@ import asyncio
 import base64
 import io
 
+import pytest
 from PIL import Image
 
-from tests.conftest import Pier
+from tests.conftest import FILE_STORES, Pier
 
 
 async def test_sync_prediction_returns_terminal_output(pier: Pier) -> None:
@@ -171,6 +172,7 @@ async def test_logs_and_progress_from_tqdm(pier: Pier) -> None:
     assert body["metrics"]["setup_time"] > 0
 
 
+@pytest.mark.parametrize("files", FILE_STORES, indirect=True)
 async def test_file_input_as_data_uri_and_file_output(pier: Pier) -> None:
     await pier.add_builtin("image-filter")
     buffer = io.BytesIO()
@@ -189,6 +191,7 @@ async def test_file_input_as_data_uri_and_file_output(pier: Pier) -> None:
     assert Image.open(io.BytesIO(image.content)).getpixel((5, 5)) == (55, 245, 245)
 
 
+@pytest.mark.parametrize("files", FILE_STORES, indirect=True)
 async def test_uploaded_file_url_as_input(pier: Pier) -> None:
     await pier.add_builtin("image-filter")
     buffer = io.BytesIO()

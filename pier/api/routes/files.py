@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
+from email.utils import formatdate
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response, StreamingResponse
 
 from pier.api import openapi, serialize
-from pier.api.deps import AccountDep, ServicesDep, decode_time_cursor, encode_cursor
+from pier.api.deps import (
+    AccountDep,
+    Services,
+    ServicesDep,
+    decode_time_cursor,
+    encode_cursor,
+)
 from pier.api.errors import ApiError, not_found
 from pier.api.jsonbody import loads
 from pier.api.jsonresponse import json_response
+from pier.blobs import BlobNotFound
 from pier.files import FileTooLarge
+from pier.store import Row
 
 router = APIRouter()
 PAGE_SIZE = 100
@@ -97,12 +105,15 @@ async def get_file(file_id: str, svc: ServicesDep, account: AccountDep) -> Respo
 
 
 @router.get("/v1/files/{file_id}/download")
-async def download_file(file_id: str, svc: ServicesDep, account: AccountDep) -> Response:
+async def download_file(
+    file_id: str, request: Request, svc: ServicesDep, account: AccountDep
+) -> Response:
     row = await svc.store.get_file(file_id, account["id"])
-    if row is None or not Path(row["path"]).is_file():
+    if row is None:
         raise not_found(f"File {file_id}")
-    return FileResponse(
-        row["path"], media_type=row["content_type"], filename=row["name"], headers=SAFE_HEADERS
+    # Names are made safe when stored (letters, digits, . _ -), so they need no quoting here.
+    return await _serve(
+        request, svc, row, {"Content-Disposition": f'attachment; filename="{row["name"]}"'}
     )
 
 
@@ -116,12 +127,62 @@ async def delete_file(file_id: str, svc: ServicesDep, account: AccountDep) -> Re
 
 
 @router.get("/files/{token}/{name}")
-async def public_file(token: str, name: str, svc: ServicesDep) -> Response:
+async def public_file(token: str, name: str, request: Request, svc: ServicesDep) -> Response:
     row = await svc.store.get_file_by_token(token)
-    if row is None or not Path(row["path"]).is_file():
+    if row is None:
         raise not_found("File")
-    return FileResponse(
-        row["path"],
-        media_type=row["content_type"],
-        headers={"Cache-Control": "public, max-age=31536000, immutable", **SAFE_HEADERS},
-    )
+    return await _serve(request, svc, row, {"Cache-Control": "public, max-age=31536000, immutable"})
+
+
+def _byte_range(request: Request, size: int, etag: str) -> tuple[int, int] | None:
+    """The one range of bytes a Range header asks for (first, last), or None for all of them.
+
+    A Range the server cannot read, asks for several ranges, or comes with an If-Range that no
+    longer matches gets the whole file, as RFC 9110 allows; a range past the end is a 416.
+    """
+    header = request.headers.get("range", "")
+    if_range = request.headers.get("if-range")
+    if not header or if_range not in (None, etag):
+        return None
+    unit, _, spec = header.partition("=")
+    first, dash, last = spec.strip().partition("-")
+    if unit.strip().lower() != "bytes" or "," in spec or not dash:
+        return None
+    try:
+        if first.strip():
+            start = int(first)
+            end = int(last) if last.strip() else size - 1
+        else:  # the last N bytes
+            start, end = max(0, size - int(last)), size - 1
+    except ValueError:
+        return None
+    if start >= size:
+        raise ApiError(
+            416, f"The file has {size} bytes.", headers={"Content-Range": f"bytes */{size}"}
+        )
+    if start < 0 or end < start:
+        return None
+    return start, min(end, size - 1)
+
+
+async def _serve(request: Request, svc: Services, row: Row, extra: dict[str, str]) -> Response:
+    """A stored file's bytes, streamed from the file store, honouring a single Range."""
+    size, etag = int(row["size"]), f'"{row["md5"]}"'
+    headers = {
+        "Accept-Ranges": "bytes",
+        "ETag": etag,
+        "Last-Modified": formatdate(row["created_at"].timestamp(), usegmt=True),
+        **SAFE_HEADERS,
+        **extra,
+    }
+    wanted = _byte_range(request, size, etag)
+    start, end, status = 0, size - 1, 200
+    if wanted is not None:
+        (start, end), status = wanted, 206
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    headers["Content-Length"] = str(end - start + 1)
+    try:
+        body = await svc.files.open(row, start, end if size else None)
+    except BlobNotFound as exc:
+        raise not_found("File") from exc
+    return StreamingResponse(body, status, headers, media_type=row["content_type"])
