@@ -42,4 +42,7 @@ def new_prediction(
         "created_at": utcnow(),
         "started_at": None,
         "completed_at": None,
+        "worker_id": None,
+        "lease_expires_at": None,
+        "cancel_requested_at": None,
     }

@@ -99,7 +99,13 @@ predictions = sa.Table(
     sa.Column("created_at", UTC_TS, nullable=False),
     sa.Column("started_at", UTC_TS, nullable=True),
     sa.Column("completed_at", UTC_TS, nullable=True),
+    # Which process holds the job, until when (renewed while it runs), and a cancel asked for
+    # by any process, for the one that runs it.
+    sa.Column("worker_id", sa.String(64), nullable=True),
+    sa.Column("lease_expires_at", UTC_TS, nullable=True),
+    sa.Column("cancel_requested_at", UTC_TS, nullable=True),
     sa.Index("ix_predictions_account_created", "account_id", "created_at", "id"),
+    sa.Index("ix_predictions_status_lease", "status", "lease_expires_at"),
     sa.Index("ix_predictions_status", "status"),
 )
 
@@ -143,4 +149,22 @@ webhook_deliveries = sa.Table(
     sa.Index("ix_webhook_deliveries_next", "next_attempt_at"),
     sa.Index("ix_webhook_deliveries_prediction", "prediction_id"),
     sa.Index("ix_webhook_deliveries_created", "created_at"),
+)
+
+# Every running API process and worker, as its own heartbeats describe it.
+processes = sa.Table(
+    "processes",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # "serve" or "worker"
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("slots", sa.Integer, nullable=False),
+    sa.Column("gpus", sa.JSON, nullable=True),
+    sa.Column("models", sa.JSON, nullable=True),  # the models it serves; null: all
+    sa.Column("loaded", sa.JSON, nullable=False),  # versions with a model process up
+    sa.Column("running", sa.JSON, nullable=False),  # [{"id", "version", "model", "since"}]
+    sa.Column("started_at", UTC_TS, nullable=False),
+    sa.Column("heartbeat_at", UTC_TS, nullable=False),
+    sa.Index("ix_processes_heartbeat", "heartbeat_at"),
 )
