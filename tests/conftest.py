@@ -10,13 +10,16 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from pier.api.app import create_app
 from pier.api.deps import Services
 from pier.bootstrap import BootInfo
 from pier.registry import register
 from pier.settings import Settings
+from pier.store.engine import create_engine
 from tests.blobs.moto import MotoServer, start_moto
+from tests.postgres import ThrowAwayDatabase, postgres_or_skip
 
 ROOT = Path(__file__).resolve().parents[1]
 PREDICTORS = ROOT / "tests" / "fixtures" / "predictors"
@@ -120,9 +123,43 @@ def files(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> st
     return f"s3://{server.new_bucket()}/pier"
 
 
+def query_database(settings: Settings, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    """Run SQL on the app's database behind its back (SQLite or PostgreSQL); rows it returns."""
+    engine = create_engine(settings.database_url)
+    try:
+        with engine.begin() as db:
+            result = db.execute(sa.text(sql), params)
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+# The databases the app under test runs on: every test that uses `pier`, or asks for
+# `database` and passes it to `running_pier`, runs on each.
+DATABASES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[ThrowAwayDatabase]:
+    postgres_or_skip()
+    database = ThrowAwayDatabase()
+    yield database
+    database.drop()
+
+
+@pytest.fixture(params=DATABASES)
+def database(request: pytest.FixtureRequest) -> str:
+    """The `database` setting: "" (SQLite at DATA_DIR/pier.db), or a fresh schema of this test
+    session's PostgreSQL database."""
+    if request.param == "sqlite":
+        return ""
+    server: ThrowAwayDatabase = request.getfixturevalue("postgres_database")
+    return server.new_schema()
+
+
 @pytest.fixture
-async def pier(tmp_path: Path, files: str) -> AsyncIterator[Pier]:
-    async with running_pier(tmp_path, files=files) as instance:
+async def pier(tmp_path: Path, files: str, database: str) -> AsyncIterator[Pier]:
+    async with running_pier(tmp_path, files=files, database=database) as instance:
         yield instance
 
 

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pier.blobs import BlobsUnavailable
 from pier.queue import QueueUnavailable
+from pier.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -141,10 +142,16 @@ async def _blobs_unavailable(_request: Request, exc: Exception) -> Response:
     return problem(503, "The file store is unreachable. Try again shortly.")
 
 
+async def _store_unavailable(_request: Request, exc: Exception) -> Response:
+    log.warning("%s (%s)", exc, exc.__cause__)
+    return problem(503, str(exc))
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
-    app.add_exception_handler(QueueUnavailable, _queue_unavailable)
+    app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.add_exception_handler(BlobsUnavailable, _blobs_unavailable)
+    app.add_exception_handler(QueueUnavailable, _queue_unavailable)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
 
@@ -183,6 +190,8 @@ class LastResort:
         except Exception as exc:
             if isinstance(exc, ApiError):
                 response = problem(exc.status, exc.detail, exc.title, exc.headers, **exc.extra)
+            elif isinstance(exc, StoreUnavailable):
+                response = problem(503, str(exc))
             else:
                 method, path = scope.get("method"), scope.get("path")
                 log.error("unexpected error on %s %s", method, path, exc_info=exc)

@@ -4,6 +4,11 @@ Reads go to a small pool of threads, each call one hop. Writes go to a single wr
 group commit: every write queued while the previous transaction was committing is applied in the
 next single transaction, so many concurrent predictions cost one commit, not one each. If a
 batch fails, its jobs are retried one by one so that only the faulty one sees the error.
+
+The database is SQLite or PostgreSQL (through psycopg 3). When it cannot be reached, or is too
+busy to answer, every read and write fails with `StoreUnavailable` (the API answers 503); the
+connection pool checks a PostgreSQL connection before handing it out, so Pier reconnects by
+itself once the database is back.
 """
 
 from __future__ import annotations
@@ -19,6 +24,36 @@ import sqlalchemy as sa
 
 T = TypeVar("T")
 MAX_BATCH = 256
+CONNECT_TIMEOUT = 5  # seconds to reach PostgreSQL before a request is answered 503
+UNAVAILABLE = "The database is unreachable; try again shortly."
+# SQLite's ways of saying "not now" (a lock held too long, a file that cannot be opened), as
+# opposed to its other OperationalErrors, which are bugs (a missing table, bad SQL).
+_SQLITE_BUSY = ("database is locked", "database table is locked", "unable to open", "disk i/o")
+_POSTGRESQL_DRIVERS = {"postgresql", "postgres", "postgresql+psycopg"}
+_SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite"}
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached, or is too busy to answer, right now."""
+
+
+def engine_url(url: str) -> sa.URL:
+    """The SQLAlchemy URL for a `database` setting: SQLite, or PostgreSQL through psycopg 3.
+
+    `postgresql://`, `postgres://` and `postgresql+psycopg://` all mean PostgreSQL.
+    """
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise ValueError(
+            "the database setting is not a URL (sqlite:///… or postgresql://…)"
+        ) from exc
+    if parsed.drivername in _POSTGRESQL_DRIVERS:
+        return parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername in _SQLITE_DRIVERS:
+        return parsed.set(drivername="sqlite")
+    shown = parsed.render_as_string(hide_password=True)
+    raise ValueError(f"the database must be sqlite:///PATH or postgresql://…, not {shown}")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -28,6 +63,34 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def create_engine(url: str, **options: Any) -> sa.Engine:
+    """An engine for a `database` setting, set up for Pier (the pool options go to SQLAlchemy)."""
+    parsed = engine_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = sa.create_engine(parsed, **options)
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    from pier.store import postgresql  # psycopg is imported only when it is used
+
+    connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": CONNECT_TIMEOUT}
+    engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args, **options)
+    sa.event.listen(engine, "connect", postgresql.on_connect)
+    return engine
+
+
+def unavailable(exc: BaseException, dialect: str) -> bool:
+    """Whether an error means the database cannot answer now (rather than a bug)."""
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, sa.exc.DisconnectionError | sa.exc.TimeoutError):
+        return True  # the pool could not hand out a working connection in time
+    if not isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return False
+    if dialect == "sqlite":
+        return any(words in str(exc.orig).lower() for words in _SQLITE_BUSY)
+    return True  # psycopg: lost connections, refused logins, shutdowns, resource limits
 
 
 # A statement, or a prepared statement with its parameters (no per-call statement building).
@@ -42,21 +105,35 @@ class _Job:
 
 class ThreadedEngine:
     def __init__(self, url: str, readers: int = 2) -> None:
-        self.engine = sa.create_engine(url, pool_size=readers + 1, max_overflow=4)
-        if self.engine.dialect.name == "sqlite":
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.engine = create_engine(url, pool_size=readers + 1, max_overflow=4)
         self.dialect = self.engine.dialect.name
         self._readers = ThreadPoolExecutor(readers, thread_name_prefix="pier-db-read")
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="pier-db-write")
         self._pending: list[_Job] = []
         self._draining: asyncio.Task[None] | None = None
 
+    def unavailable(self, exc: BaseException) -> bool:
+        return unavailable(exc, self.dialect)
+
+    def _translated(self, exc: Exception) -> Exception:
+        if not self.unavailable(exc):
+            return exc
+        unavailable = StoreUnavailable(UNAVAILABLE)
+        unavailable.__cause__ = exc
+        return unavailable
+
     async def read(self, fn: Callable[[sa.Connection], T]) -> T:
         def run() -> T:
             with self.engine.connect() as conn:
                 return fn(conn)
 
-        return await asyncio.get_running_loop().run_in_executor(self._readers, run)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._readers, run)
+        except Exception as exc:
+            translated = self._translated(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
 
     async def write(self, *statements: Write) -> int:
         """Apply statements in one transaction (shared with other writers); rows affected."""
@@ -76,7 +153,11 @@ class ThreadedEngine:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             try:
                 counts = await loop.run_in_executor(self._writer, self._commit, batch)
-            except Exception:
+            except Exception as exc:
+                if self.unavailable(exc):  # each alone would fail the same way, one at a time
+                    for job in batch:
+                        _fail(job, self._translated(exc))
+                    continue
                 for job in batch:
                     await self._retry_alone(loop, job)
                 continue
@@ -88,8 +169,7 @@ class ThreadedEngine:
         try:
             (count,) = await loop.run_in_executor(self._writer, self._commit, [job])
         except Exception as exc:
-            if not job.future.done():
-                job.future.set_exception(exc)
+            _fail(job, self._translated(exc))
         else:
             if not job.future.done():
                 job.future.set_result(count)
@@ -115,3 +195,8 @@ class ThreadedEngine:
         self._readers.shutdown(wait=True)
         self._writer.shutdown(wait=True)
         self.engine.dispose()
+
+
+def _fail(job: _Job, exc: Exception) -> None:
+    if not job.future.done():
+        job.future.set_exception(exc)

@@ -82,7 +82,7 @@ def _prediction_update(prediction_id: str, fields: Mapping[str, Any]) -> Write:
 class Store:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.db = ThreadedEngine(migrate.sync_url(url))
+        self.db = ThreadedEngine(url)
         self._model_cache: LRU[tuple[str, str], tuple[float, Row | None]] = LRU(CACHE_ENTRIES)
         self._version_cache: LRU[tuple[str, str], Row] = LRU(CACHE_ENTRIES)
 

@@ -32,9 +32,10 @@ def text_uri(text: str) -> str:
 
 
 async def test_expired_uploads_stop_being_served_and_are_deleted(
-    tmp_path: Path, files: str
+    tmp_path: Path, files: str, database: str
 ) -> None:
-    async with running_pier(tmp_path, files=files, file_expiry_seconds=1.5) as pier:
+    settings = {"files": files, "database": database, "file_expiry_seconds": 1.5}
+    async with running_pier(tmp_path, **settings) as pier:
         await pier.add_fixture("test/image", "output_path_image.py")
         output = (await pier.create("test/image", {"color": "red"}, wait=60)).json()["output"]
         upload = await pier.client.post("/v1/files", files={"content": ("a.txt", b"hello")})

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
+import time
 from pathlib import Path
 
 from pier import logtail
 from pier.logtail import LogTail
 from pier.stream.events import Cursor, next_events
 from tests.api.test_stream import read_stream, served
-from tests.conftest import running_pier
+from tests.conftest import query_database, running_pier
 
 LIMIT = 64 * 1024
 LINES = 30_000
@@ -52,18 +52,23 @@ def test_stream_positions_of_a_capped_log_count_what_was_dropped() -> None:
 
 
 async def test_a_log_far_past_the_cap_keeps_its_last_lines_and_says_what_it_dropped(
-    tmp_path: Path,
+    tmp_path: Path, database: str
 ) -> None:
-    async with running_pier(tmp_path, max_log_bytes=LIMIT) as pier:
+    async with running_pier(tmp_path, max_log_bytes=LIMIT, database=database) as pier:
         await pier.add_fixture("t/chatty", "print_many_lines.py")
         created = (await pier.create("t/chatty", {"lines": LINES, "width": WIDTH})).json()
         body = await pier.wait_done(created["id"], timeout=60)
-        database = pier.services.settings.data_dir / "pier.db"
+        sql = "SELECT status, logs FROM predictions WHERE id = :id"
+        deadline = time.monotonic() + 10
+        while True:  # the final write may commit just after the GET saw the end
+            [(stored_status, stored)] = query_database(
+                pier.services.settings, sql, id=created["id"]
+            )
+            if stored_status == "succeeded":
+                break
+            assert time.monotonic() < deadline, f"still {stored_status} in the store"
+            await asyncio.sleep(0.02)
     assert body["status"] == "succeeded" and body["output"] == LINES
-    with sqlite3.connect(database) as db:
-        [(stored,)] = db.execute(
-            "SELECT logs FROM predictions WHERE id = ?", (created["id"],)
-        ).fetchall()
     assert stored == body["logs"]
     assert len(stored.encode()) <= LIMIT
     first, *rest = stored.splitlines()
@@ -77,8 +82,10 @@ async def test_a_log_far_past_the_cap_keeps_its_last_lines_and_says_what_it_drop
     assert found.group(1) == f"{dropped / 1e6:.1f} MB"
 
 
-async def test_streams_of_a_capped_log_stay_in_order_and_resume(tmp_path: Path) -> None:
-    async with served(tmp_path, max_log_bytes=LIMIT) as pier:
+async def test_streams_of_a_capped_log_stay_in_order_and_resume(
+    tmp_path: Path, database: str
+) -> None:
+    async with served(tmp_path, max_log_bytes=LIMIT, database=database) as pier:
         await pier.add_fixture("t/chatty", "print_many_lines.py")
         created = (await pier.create("t/chatty", {"lines": LINES, "width": WIDTH})).json()
         following = asyncio.create_task(read_stream(created["urls"]["stream"]))

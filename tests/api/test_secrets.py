@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
-import sqlite3
+import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pier.dispatch.rows import new_prediction
-from tests.conftest import Pier, model_dir, running_pier
+from tests.conftest import Pier, model_dir, query_database, running_pier
 
 
 def stored_secret(pier: Pier, prediction_id: str) -> Any:
-    """The prediction's `secret_input` column as the database file holds it."""
-    database = pier.services.settings.data_dir / "pier.db"
-    with sqlite3.connect(database) as db:
-        [(value,)] = db.execute(
-            "SELECT secret_input FROM predictions WHERE id = ?", (prediction_id,)
-        ).fetchall()
+    """The prediction's `secret_input` column as the database holds it."""
+    sql = "SELECT secret_input FROM predictions WHERE id = :id"
+    [(value,)] = query_database(pier.services.settings, sql, id=prediction_id)
     return value
+
+
+async def secret_once_ended(pier: Pier, prediction_id: str) -> Any:
+    """`secret_input` as stored with the prediction's final status (an API client may hear of
+    the end a moment before the final write commits)."""
+    sql = "SELECT status, secret_input FROM predictions WHERE id = :id"
+    deadline = time.monotonic() + 10
+    while True:
+        [(status, value)] = query_database(pier.services.settings, sql, id=prediction_id)
+        if status in ("succeeded", "failed", "canceled"):
+            return value
+        assert time.monotonic() < deadline, f"still {status} in the store"
+        await asyncio.sleep(0.02)
 
 
 async def test_a_secret_is_cleared_from_the_store_when_the_prediction_ends(pier: Pier) -> None:
@@ -27,7 +38,7 @@ async def test_a_secret_is_cleared_from_the_store_when_the_prediction_ends(pier:
     created = (await pier.create("t/secret", {"token": "abc123"})).json()
     body = await pier.wait_done(created["id"])
     assert body["status"] == "succeeded" and body["output"] == "**********|321cba"
-    assert stored_secret(pier, created["id"]) is None
+    assert await secret_once_ended(pier, created["id"]) is None
 
 
 async def test_a_canceled_prediction_clears_its_secret_too(pier: Pier) -> None:
@@ -36,11 +47,13 @@ async def test_a_canceled_prediction_clears_its_secret_too(pier: Pier) -> None:
     await pier.client.post(f"/v1/predictions/{created['id']}/cancel")
     body = await pier.wait_done(created["id"])
     assert body["status"] in ("canceled", "succeeded")  # it may have ended first
-    assert stored_secret(pier, created["id"]) is None
+    assert await secret_once_ended(pier, created["id"]) is None
 
 
-async def test_restart_recovery_clears_the_secrets_of_what_it_ends(tmp_path: Path) -> None:
-    async with running_pier(tmp_path) as first:
+async def test_restart_recovery_clears_the_secrets_of_what_it_ends(
+    tmp_path: Path, database: str
+) -> None:
+    async with running_pier(tmp_path, database=database) as first:
         version = await first.add_fixture("t/secret", "input_secret.py")
         store, account = first.services.store, first.info.account
         model = await store.get_model("t", "secret")
@@ -58,7 +71,7 @@ async def test_restart_recovery_clears_the_secrets_of_what_it_ends(tmp_path: Pat
         for row in (running, orphan, ended):
             await store.insert_prediction(row)
         assert stored_secret(first, running["id"]) is not None
-    async with running_pier(tmp_path) as second:
+    async with running_pier(tmp_path, database=database) as second:
         for row in (running, orphan, ended):
             assert stored_secret(second, row["id"]) is None
         interrupted = (await second.client.get(f"/v1/predictions/{running['id']}")).json()

@@ -129,11 +129,11 @@ async def test_no_docs_page_that_loads_assets_from_a_cdn(pier: Pier) -> None:
 
 
 async def test_login_links_work_once_and_only_for_the_start_that_printed_them(
-    tmp_path: Path,
+    tmp_path: Path, database: str
 ) -> None:
-    async with running_pier(tmp_path) as first:
+    async with running_pier(tmp_path, database=database) as first:
         earlier = first.info.login_code  # printed, never opened
-    async with running_pier(tmp_path) as second:
+    async with running_pier(tmp_path, database=database) as second:
         refused = await second.client.post("/auth/login", json={"code": earlier})
         assert refused.status_code == 401
         assert refused.headers["content-type"] == "application/problem+json"

@@ -57,8 +57,8 @@ class served:  # noqa: N801 - used as `async with served(...)`
 
 
 @pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[Pier]:
-    async with served(tmp_path) as instance:
+async def live(tmp_path: Path, database: str) -> AsyncIterator[Pier]:
+    async with served(tmp_path, database=database) as instance:
         yield instance
 
 
@@ -245,12 +245,12 @@ async def test_file_outputs_stream_their_urls_under_v1_files(live: Pier) -> None
             assert fetched.headers["content-type"] == "image/png"
 
 
-async def test_finished_streams_survive_a_restart(tmp_path: Path) -> None:
-    async with served(tmp_path) as first:
+async def test_finished_streams_survive_a_restart(tmp_path: Path, database: str) -> None:
+    async with served(tmp_path, database=database) as first:
         await first.add_builtin("stream-words")
         created = (await first.create("pier/stream-words", {"text": "p q r"}, wait=30)).json()
         assert created["status"] == "succeeded"
-    async with served(tmp_path) as second:
+    async with served(tmp_path, database=database) as second:
         got = (await second.client.get(f"/v1/predictions/{created['id']}")).json()
         read = await read_stream(got["urls"]["stream"])
     assert outputs(read) == ["p ", "q ", "r"]

@@ -1,26 +1,20 @@
 """An unexpected error is a complete problem+json 500 and nothing escapes the app.
 
-The failure is real: the database loses a table under the running server, as a damaged or
+The failure is real: a table goes missing under the running server, as a damaged or
 hand-edited database would.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Pier, running_pier
-
-
-def drop_table(data_dir: Path, table: str) -> None:
-    with sqlite3.connect(data_dir / "pier.db") as db:
-        db.execute(f"DROP TABLE {table}")
+from tests.conftest import Pier, query_database, running_pier
 
 
 async def test_a_failing_store_is_a_complete_500_and_the_app_raises_nothing(pier: Pier) -> None:
-    drop_table(pier.services.settings.data_dir, "models")
+    query_database(pier.services.settings, "ALTER TABLE models RENAME TO models_gone")
     # httpx's ASGI transport re-raises whatever escapes the app, as a server would see it
     response = await pier.client.get("/v1/models")
     assert response.status_code == 500

@@ -82,8 +82,8 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 @pytest.fixture
-async def pier(tmp_path: Path) -> AsyncIterator[Pier]:
-    async with running_pier(tmp_path, allow_private_webhooks=True) as instance:
+async def pier(tmp_path: Path, database: str) -> AsyncIterator[Pier]:
+    async with running_pier(tmp_path, allow_private_webhooks=True, database=database) as instance:
         yield instance
 
 
@@ -268,10 +268,10 @@ async def test_completed_gives_up_after_its_attempts(pier: Pier, receiver: Recei
 
 
 async def test_a_completed_webhook_not_yet_delivered_survives_a_restart(
-    tmp_path: Path, receiver: Receiver
+    tmp_path: Path, receiver: Receiver, database: str
 ) -> None:
     receiver.answers = [503]
-    async with running_pier(tmp_path, allow_private_webhooks=True) as first:
+    async with running_pier(tmp_path, allow_private_webhooks=True, database=database) as first:
         # The retry is due after this server has stopped.
         sender(first).retry_delays = (4.0,)
         await first.add_builtin("echo")
@@ -284,7 +284,7 @@ async def test_a_completed_webhook_not_yet_delivered_survives_a_restart(
         )
         await receiver.wait_for(lambda calls: len(calls) == 1)
     assert len(receiver.calls) == 1
-    async with running_pier(tmp_path, allow_private_webhooks=True) as second:
+    async with running_pier(tmp_path, allow_private_webhooks=True, database=database) as second:
         await receiver.wait_for(lambda calls: len(calls) == 2)
         assert await sender(second).drain(10)
         final = (await second.client.get(f"/v1/predictions/{created['id']}")).json()
