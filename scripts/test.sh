@@ -35,6 +35,21 @@ fi
 if ! command -v redis-server >/dev/null 2>&1; then
   echo "redis-server is not installed: the queue tests will say so (and fail under CI=true)"
 fi
+# The store tests run on SQLite and on a real PostgreSQL (PIER_TEST_POSTGRES, default the local
+# server), where each test session makes a throw-away database. Start it if it does not answer;
+# under CI=true the tests fail rather than skip when it is missing.
+export PIER_TEST_POSTGRES="${PIER_TEST_POSTGRES:-postgresql://postgres@127.0.0.1:5432/postgres}"
+postgres_answers() { command -v pg_isready >/dev/null 2>&1 && pg_isready -q -d "$PIER_TEST_POSTGRES"; }
+if ! postgres_answers && command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+  echo "starting PostgreSQL"
+  for version in $(ls /etc/postgresql); do
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  done
+  for _ in $(seq 100); do postgres_answers && break; sleep 0.1; done  # up to ~10 s
+fi
+if ! postgres_answers; then
+  echo "PostgreSQL does not answer: the PostgreSQL tests will say so (and fail under CI=true)"
+fi
 echo "== pytest"
 python -m pytest -q -p no:cacheprovider "$@"
 if [ -d tests/js ]; then
