@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pier.dispatch import Live
+from pier.jobs import Status
 from pier.store import Row
 from pier.stream import stream_url
 from pier.util import isoformat
@@ -46,7 +47,7 @@ def prediction(row: Row, base_url: str, queue: dict[str, Any] | None = None) -> 
 def waiting_prediction(live: Live, base_url: str, queue: dict[str, Any] | None) -> dict[str, Any]:
     """A `Prefer: wait` reply that ran out of time: `starting` with no output (clients poll)."""
     body = prediction(live.row, base_url, queue)
-    body.update(status="starting", output=None)
+    body.update(status=Status.STARTING, output=None)
     return body
 
 

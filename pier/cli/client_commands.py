@@ -13,9 +13,9 @@ import typer
 
 from pier.cli.inputs import InputError, coerce_inputs, parse_pairs
 from pier.cli.progress import RunDisplay
+from pier.jobs import TERMINAL, Status
 from pier.settings import Settings
 
-TERMINAL = {"succeeded", "failed", "canceled"}
 UrlOpt = Annotated[str | None, typer.Option("--url", help="Server URL [PIER_URL].")]
 TokenOpt = Annotated[str | None, typer.Option("--token", help="API token [PIER_TOKEN].")]
 InputOpt = Annotated[
@@ -145,9 +145,9 @@ def _follow(api: Api, prediction: dict[str, Any]) -> dict[str, Any]:
 
 
 def _finish(api: Api, prediction: dict[str, Any], output_dir: Path) -> None:
-    if prediction["status"] == "failed":
+    if prediction["status"] == Status.FAILED:
         raise fail(prediction.get("error") or "the prediction failed")
-    if prediction["status"] == "canceled":
+    if prediction["status"] == Status.CANCELED:
         raise fail("the prediction was canceled")
     output = prediction.get("output")
     saved = _save_files(api, output, output_dir)

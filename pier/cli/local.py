@@ -12,6 +12,7 @@ from typing import Any
 
 from pier.cli.inputs import InputError, coerce_inputs
 from pier.dispatch.outputs import FILE_KEY
+from pier.jobs import Status
 from pier.registry import ModelDir
 from pier.runner.errors import SetupFailed
 from pier.runner.inspect import inspect_model
@@ -87,7 +88,7 @@ async def _run(directory: Path, pairs: list[tuple[str, str]], output_dir: Path) 
             shutil.rmtree(scratch, ignore_errors=True)
     finally:
         await worker.stop()
-    if result.status != "succeeded":
+    if result.status != Status.SUCCEEDED:
         sys.stderr.write(f"Error: prediction {result.status}: {result.error or ''}\n")
         return 1
     if iterator and all(isinstance(x, str) for x in streamed):

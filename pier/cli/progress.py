@@ -6,6 +6,8 @@ import sys
 import time
 from typing import Any, TextIO
 
+from pier.jobs import Phase, Status
+
 BAR_WIDTH = 30
 
 
@@ -36,13 +38,13 @@ class RunDisplay:
     def _describe(self, p: dict[str, Any]) -> str:
         status = p["status"]
         queue = p.get("queue") or {}
-        if status == "starting" and queue.get("phase") == "booting":
+        if status == Status.STARTING and queue.get("phase") == Phase.BOOTING:
             return "Booting the model…"
-        if status == "starting":
+        if status == Status.STARTING:
             text = f"Queued: position {queue.get('position', '?')}, {queue.get('ahead', 0)} ahead"
             wait = queue.get("estimated_wait")
             return text + (f", about {wait:.0f} s" if wait else "")
-        if status == "processing":
+        if status == Status.PROCESSING:
             progress = p.get("progress")
             if progress:
                 filled = int(BAR_WIDTH * progress["percent"] / 100)
@@ -63,8 +65,8 @@ class RunDisplay:
                 self.out.write("".join(fresh))
                 self.out.flush()
                 self.printed_items = len(output)
-        if prediction["status"] == "succeeded" and prediction.get("progress"):
-            self._status(self._describe({**prediction, "status": "processing"}))
+        if prediction["status"] == Status.SUCCEEDED and prediction.get("progress"):
+            self._status(self._describe({**prediction, "status": Status.PROCESSING}))
         self._status(self._describe(prediction))
 
     def _clear(self) -> None:

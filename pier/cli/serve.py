@@ -17,9 +17,13 @@ from pier.blobs import open_blobs
 from pier.bootstrap import ADMIN, BootInfo, ensure_admin, token_file
 from pier.registry import ModelDirError, register
 from pier.settings import Settings
-from pier.store import Store
+from pier.store import Store, StoreUnavailable
+from pier.store.engine import engine_url
 
 FILES_HELP = "File store: empty (DATA_DIR/files), a directory or s3://bucket/prefix [PIER_FILES]."
+DATABASE_HELP = (
+    "Database: empty (SQLite in DATA_DIR), sqlite:///… or postgresql://… [PIER_DATABASE]."
+)
 
 
 def serve(
@@ -28,7 +32,7 @@ def serve(
     data_dir: Annotated[
         Path | None, typer.Option(help="Where Pier keeps everything [PIER_DATA_DIR].")
     ] = None,
-    database: Annotated[str | None, typer.Option(help="Database URL [PIER_DATABASE].")] = None,
+    database: Annotated[str | None, typer.Option(help=DATABASE_HELP)] = None,
     queue: Annotated[
         str | None, typer.Option(help="Queue URL: empty (in process) or redis://… [PIER_QUEUE].")
     ] = None,
@@ -60,6 +64,7 @@ def serve(
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         open_blobs(settings.files, settings.data_dir)
+        engine_url(settings.database_url)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     for name in ("max_connections", "header_timeout", "keepalive_timeout"):
@@ -108,9 +113,10 @@ def token_create(
     name: Annotated[str, typer.Option(help="A label for the token.")] = "cli",
     username: Annotated[str, typer.Option(help="Account to create it for (made if new).")] = ADMIN,
     data_dir: Annotated[Path | None, typer.Option(help="[PIER_DATA_DIR]")] = None,
+    database: Annotated[str | None, typer.Option(help=DATABASE_HELP)] = None,
 ) -> None:
     """Create an API token and print it (stored hashed; shown only once)."""
-    settings = Settings.load({"data_dir": data_dir})
+    settings = Settings.load({"data_dir": data_dir, "database": database})
 
     async def go() -> str:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -124,17 +130,23 @@ def token_create(
         finally:
             await store.close()
 
-    typer.echo(asyncio.run(go()))
+    try:
+        token = asyncio.run(go())
+    except (StoreUnavailable, ValueError) as exc:
+        typer.secho(f"Error: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(token)
 
 
 def models_add(
     directory: Annotated[Path, typer.Argument(help="A directory with cog.yaml and predict.py.")],
     name: Annotated[str, typer.Option("--name", help="owner/name of the model.")],
     data_dir: Annotated[Path | None, typer.Option(help="[PIER_DATA_DIR]")] = None,
+    database: Annotated[str | None, typer.Option(help=DATABASE_HELP)] = None,
     files: Annotated[str | None, typer.Option(help=FILES_HELP)] = None,
 ) -> None:
     """Register a model directory as a new version (a running server serves it at once)."""
-    settings = Settings.load({"data_dir": data_dir, "files": files})
+    settings = Settings.load({"data_dir": data_dir, "database": database, "files": files})
 
     async def go() -> tuple[str, bool]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)

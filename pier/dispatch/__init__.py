@@ -1,6 +1,6 @@
 """Queueing and running predictions: the dispatcher, version pools and live state."""
 
 from pier.dispatch.dispatcher import Dispatcher
-from pier.dispatch.live import Live, Phase, Status
+from pier.dispatch.live import Live
 
-__all__ = ["Dispatcher", "Live", "Phase", "Status"]
+__all__ = ["Dispatcher", "Live"]

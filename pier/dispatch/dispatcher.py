@@ -13,9 +13,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from pier.dispatch.live import Live, Status
+from pier.dispatch.live import Live
 from pier.dispatch.pool import VersionPool
 from pier.files import FileStore, InputFetcher
+from pier.jobs import Status
 from pier.logtail import LogTail
 from pier.queue import JobQueue, open_queue
 from pier.settings import Settings

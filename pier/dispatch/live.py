@@ -7,44 +7,13 @@ times a second. Changed fields are flushed to the store in batches and at the en
 from __future__ import annotations
 
 import asyncio
-import enum
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from pier.jobs import TRANSITIONS, Phase, Status
 from pier.logtail import LogTail
 from pier.store import Row
-
-
-class Status(enum.StrEnum):
-    """The one status vocabulary of store, API, UI and CLI."""
-
-    STARTING = "starting"
-    PROCESSING = "processing"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELED = "canceled"
-
-    @property
-    def terminal(self) -> bool:
-        return self in (Status.SUCCEEDED, Status.FAILED, Status.CANCELED)
-
-
-# Allowed transitions; anything else is a bug and is asserted against.
-TRANSITIONS: dict[Status, frozenset[Status]] = {
-    Status.STARTING: frozenset({Status.PROCESSING, Status.FAILED, Status.CANCELED}),
-    Status.PROCESSING: frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELED}),
-    Status.SUCCEEDED: frozenset(),
-    Status.FAILED: frozenset(),
-    Status.CANCELED: frozenset(),
-}
-
-
-class Phase(enum.StrEnum):
-    """Finer phases of a `starting` prediction, shown to people; clients ignore them."""
-
-    QUEUED = "queued"
-    BOOTING = "booting"
 
 
 @dataclass(eq=False)

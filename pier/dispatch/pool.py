@@ -11,9 +11,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pier.dispatch.live import Live, Phase, Status
+from pier.dispatch.live import Live
 from pier.dispatch.outputs import OutputSink
 from pier.files import FileError, scratch_dir
+from pier.jobs import Phase, Status
 from pier.queue import Claim, QueueUnavailable
 from pier.runner.errors import SetupFailed
 from pier.runner.worker import PredictionEvents, Worker

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pier.dispatch.live import Status
+from pier.jobs import Status
 from pier.store import Row
 from pier.stream.events import new_stream_token
 from pier.util import new_id, utcnow

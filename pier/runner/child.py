@@ -22,6 +22,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from pier.jobs import Status
 from pier.runner import messages as m
 from pier.runner.capture import FdCapture
 from pier.runner.codec import Inputs, OutputEncoder
@@ -217,7 +218,7 @@ class Child:
         set_current_scope(Scope(msg.context, _Hooks(self, msg.id)))
         encoder = OutputEncoder(msg.output_dir)
         tail: list[m.Message] = []
-        status, error, tb = "succeeded", None, None
+        status, error, tb = Status.SUCCEEDED, None, None
         inputs: Inputs | None = None
         self.predicting = True
         try:
@@ -226,16 +227,16 @@ class Child:
             result = self.call_model(self.fn, **inputs.kwargs)
             tail = self.deliver(msg.id, result, encoder)
         except self.cancel_errors:
-            status = "canceled"
+            status = Status.CANCELED
         except Exception as exc:
-            status, error, tb = "failed", describe(exc), traceback.format_exc()
+            status, error, tb = Status.FAILED, describe(exc), traceback.format_exc()
             sys.stderr.write(tb)
         finally:
             self.predicting = False
             if inputs is not None:
                 inputs.close()
         if self.cancel_requested:
-            status, error, tb, tail = "canceled", None, None, []
+            status, error, tb, tail = Status.CANCELED, None, None, []
         self.capture.drain()
         self.capture.current_id = None
         set_current_scope(None)

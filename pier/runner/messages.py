@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from pier.jobs import Status
+
 # An output file is sent as {FILE_KEY: "<absolute path inside the prediction's output_dir>"}.
 FILE_KEY = "__pier_file__"
 
@@ -105,9 +107,15 @@ class Progress(Message):
 class Done(Message):
     TYPE: ClassVar[str] = "done"
     id: str
-    status: str  # "succeeded" | "failed" | "canceled"
+    status: Status  # a terminal one
     error: str | None = None
     traceback: str | None = None
+
+    def __post_init__(self) -> None:
+        status = Status(self.status)  # decoding gives the string; unknown ones are ValueError
+        if not status.terminal:
+            raise ValueError(f"a done message needs a terminal status, not {status!r}")
+        object.__setattr__(self, "status", status)
 
 
 KINDS: dict[str, type[Message]] = {}

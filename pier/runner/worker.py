@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from pier.jobs import Status
 from pier.logtail import DEFAULT_LIMIT, LogTail
 from pier.runner import messages as m
 from pier.runner.capture import normalize
@@ -67,7 +68,7 @@ class PredictionEvents:
 
 @dataclass
 class PredictionResult:
-    status: str  # "succeeded" | "failed" | "canceled"
+    status: Status  # a terminal one
     output: Any = None  # a list for iterator outputs
     error: str | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -78,7 +79,7 @@ class PredictionResult:
 class _Run:
     id: str
     events: PredictionEvents
-    future: asyncio.Future[tuple[str, str | None]]
+    future: asyncio.Future[tuple[Status, str | None]]
     started: float
     iterator: bool = False
     output: Any = None
@@ -272,8 +273,8 @@ class Worker:
         except asyncio.CancelledError:
             self._cancel_run(run)  # nobody waits for the result any more: stop the model too
             raise
-        if timed_out and status == "canceled":
-            status, error = "failed", f"Prediction timed out after {timeout:g} s"
+        if timed_out and status is Status.CANCELED:
+            status, error = Status.FAILED, f"Prediction timed out after {timeout:g} s"
         metrics = {**run.metrics, "predict_time": round(loop.time() - run.started, 6)}
         output = list(run.items) if run.iterator else run.output
         return PredictionResult(status, output, error, metrics, "".join(run.logs))
@@ -302,7 +303,7 @@ class Worker:
             log.warning("prediction %s ignored cancel; killing the model process", run.id)
             child.kill_group()
 
-    def _finish(self, run: _Run, status: str, error: str | None) -> None:
+    def _finish(self, run: _Run, status: Status, error: str | None) -> None:
         run.finished.set()
         if self._run is run:
             self._run = None
@@ -403,8 +404,10 @@ class Worker:
         run = self._run
         if run is not None and not run.future.done():
             if run.cancel_requested:
-                self._finish(run, "canceled", None)
+                self._finish(run, Status.CANCELED, None)
             elif self._stopping:
-                self._finish(run, "failed", "The model process was stopped during the prediction")
+                self._finish(
+                    run, Status.FAILED, "The model process was stopped during the prediction"
+                )
             else:
-                self._finish(run, "failed", f"The model process {what} during the prediction")
+                self._finish(run, Status.FAILED, f"The model process {what} during the prediction")

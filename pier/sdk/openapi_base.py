@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-STATUSES = ["starting", "processing", "succeeded", "canceled", "failed"]
+from pier.jobs import Status
+
 WEBHOOK_EVENTS = ["start", "output", "logs", "completed"]
 
 
@@ -204,7 +205,7 @@ def _components(with_training: bool) -> dict[str, Any]:
         },
         "PredictionRequest": {**_request("Input", False), "title": "PredictionRequest"},
         "PredictionResponse": {**_response("Input", _ref("Output")), "title": "PredictionResponse"},
-        "Status": _enum("Status", list(STATUSES)),
+        "Status": _enum("Status", [status.value for status in Status]),  # in Cog's order
         "ValidationError": {
             "properties": {
                 "loc": {

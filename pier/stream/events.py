@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from pier import logtail
+from pier.jobs import TERMINAL, Status
 from pier.stream.sse import Event
 
-TERMINAL = ("succeeded", "failed", "canceled")
 # Stream tokens of models whose output is files start with this, so that their stream URL is
 # under /v1/files/, which tells the JavaScript client to hand out each output as a FileOutput.
 FILE_TOKEN_PREFIX = "f."
@@ -113,7 +113,7 @@ def next_events(row: dict[str, Any], cursor: Cursor) -> tuple[list[Event], Curso
             outputs += 1
             text = output_text(items[outputs - 1])
             events.append(Event("output", text, f"{outputs}:{logs_at}"))
-        if final and status == "failed":
+        if final and status == Status.FAILED:
             stage = "error"
             detail = json.dumps({"detail": row.get("error") or "The prediction failed."})
             events.append(Event("error", detail, f"{outputs}:{logs_at}:error"))
@@ -127,9 +127,9 @@ def next_events(row: dict[str, Any], cursor: Cursor) -> tuple[list[Event], Curso
 
 
 def _done_reason(status: str) -> dict[str, str]:
-    if status == "canceled":
+    if status == Status.CANCELED:
         return {"reason": "canceled"}
-    if status == "failed":
+    if status == Status.FAILED:
         return {"reason": "error"}
     return {}
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from pier import logtail
+from pier.jobs import TERMINAL, Status
 from pier.util import utcnow
 from pier.webhooks import signing
 from pier.webhooks.targets import EVENTS
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TERMINAL = ("succeeded", "failed", "canceled")
 Render = Callable[["Row"], dict[str, Any]]
 SecretFor = Callable[[str], Awaitable[str | None]]
 
@@ -143,7 +143,7 @@ class WebhookSender:
             events = frozenset(EVENTS if chosen is None else chosen)
             watch = self._watches[live.id] = _Watch(live, url, events)
             self._spawn(self._run(watch))
-        if not watch.started and live.row["status"] == "processing":
+        if not watch.started and live.row["status"] == Status.PROCESSING:
             watch.started = True
             if "start" in watch.events:
                 watch.start_body = _encode(self.render(live.row))

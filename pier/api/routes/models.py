@@ -11,6 +11,7 @@ from pier.api import serialize
 from pier.api.deps import AccountDep, ServicesDep, decode_cursor, encode_cursor
 from pier.api.errors import ApiError, not_found
 from pier.api.jsonresponse import json_response
+from pier.jobs import Status
 from pier.store import Row
 
 router = APIRouter()
@@ -24,7 +25,7 @@ async def render_model(svc: ServicesDep, model: Row) -> dict[str, object]:
     example = None
     if model.get("default_example_id"):
         example = await svc.store.get_prediction(model["default_example_id"])
-        if example is not None and example["status"] != "succeeded":
+        if example is not None and example["status"] != Status.SUCCEEDED:
             example = None
     return serialize.model(model, svc.base_url, latest, example)
 

@@ -6,7 +6,8 @@ import { api, sameOrigin } from "./api.js";
 import { announce, h, icon } from "./dom.js";
 import { clock, duration } from "./format.js";
 import { renderOutput } from "./output.js";
-import { isTerminal, phaseOf, progressOf, secondsBetween, watchPrediction } from "./watch.js";
+import { isTerminal } from "./status.js";
+import { phaseOf, progressOf, secondsBetween, watchPrediction } from "./watch.js";
 
 const STEPS = [
   { key: "queued", label: "Queued" },

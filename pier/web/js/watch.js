@@ -4,12 +4,7 @@
 
 import { api } from "./api.js";
 import { parseTime } from "./format.js";
-
-export const TERMINAL = new Set(["succeeded", "failed", "canceled"]);
-
-export function isTerminal(p) {
-  return Boolean(p) && TERMINAL.has(p.status);
-}
+import { isTerminal } from "./status.js";
 
 /**
  * Calls `onUpdate(prediction)` for each new state and `onError(error)` when a

@@ -6,7 +6,8 @@ import { h, icon, mount } from "../dom.js";
 import { ago, dateTime, duration, predictionDuration, shortId } from "../format.js";
 import { isFileUrl, mediaKind } from "../media.js";
 import { setQuery } from "../router.js";
-import { isTerminal, phaseOf, secondsBetween } from "../watch.js";
+import { isTerminal } from "../status.js";
+import { phaseOf, secondsBetween } from "../watch.js";
 
 /** A small preview of a prediction's output: first image, a line of text, or an icon. */
 export function thumbnail(p) {
