@@ -17,7 +17,7 @@ from pier.blobs import open_blobs
 from pier.bootstrap import ADMIN, BootInfo, ensure_admin, token_file
 from pier.registry import ModelDirError, register
 from pier.settings import Settings
-from pier.store import Store, StoreUnavailable
+from pier.store import Store, StoreUnavailable, migrate
 from pier.store.engine import engine_url
 
 FILES_HELP = "File store: empty (DATA_DIR/files), a directory or s3://bucket/prefix [PIER_FILES]."
@@ -67,6 +67,12 @@ def serve(
         engine_url(settings.database_url)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        migrate.upgrade(settings.database_url)  # here, so a database that is down is one line
+    except StoreUnavailable as exc:
+        typer.secho(f"Error: {exc}", fg="red", err=True)
+        raise typer.Exit(1) from exc
     for name in ("max_connections", "header_timeout", "keepalive_timeout"):
         if getattr(settings, name) <= 0:
             raise typer.BadParameter(f"{name} must be more than 0, not {getattr(settings, name)}")
