@@ -61,7 +61,26 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "API token of the admin account. Empty: one is generated on first start and printed.",
     ),
-    Setting("workers_per_version", int, 1, "Model processes started per version."),
+    Setting(
+        "metrics_token",
+        str,
+        "",
+        "A token that may read /metrics besides the admin's (for a Prometheus scraper). Empty: "
+        "only the admin token.",
+    ),
+    Setting(
+        "workers",
+        int,
+        1,
+        "Model processes this server runs per version; 0 runs no models (an API process).",
+    ),
+    Setting(
+        "lease_seconds",
+        float,
+        15.0,
+        "Seconds a process holds a job without renewing; a running job whose process stops "
+        "renewing is failed after this long.",
+    ),
     Setting("prediction_timeout", float, 1800.0, "Seconds a prediction may run before it fails."),
     Setting(
         "cancel_grace",
@@ -159,7 +178,9 @@ class Settings:
     files: str = ""
     public_url: str = ""
     admin_token: str = ""
-    workers_per_version: int = 1
+    metrics_token: str = ""
+    workers: int = 1
+    lease_seconds: float = 15.0
     prediction_timeout: float = 1800.0
     cancel_grace: float = 3.0
     setup_retry_after: float = 30.0

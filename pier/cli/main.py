@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from pier.cli import client_commands, serve
+from pier.cli import client_commands, serve, status, worker
 
 app = typer.Typer(
     help="Pier: run open-source AI models on your own machines.",
@@ -12,6 +12,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("serve")(serve.serve)
+app.command("worker")(worker.worker)
 app.add_typer(serve.token_app, name="token")
 models_app = typer.Typer(help="Register and list models.", no_args_is_help=True)
 models_app.command("add")(serve.models_add)
@@ -24,6 +25,7 @@ predictions_app.command("cancel")(client_commands.predictions_cancel)
 app.add_typer(predictions_app, name="predictions")
 app.command("run")(client_commands.run)
 app.command("predict")(client_commands.predict)
+app.command("status")(status.status)
 
 
 def main() -> None:

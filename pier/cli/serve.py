@@ -37,8 +37,9 @@ def serve(
         str | None, typer.Option(help="Queue URL: empty (in process) or redis://… [PIER_QUEUE].")
     ] = None,
     files: Annotated[str | None, typer.Option(help=FILES_HELP)] = None,
-    workers_per_version: Annotated[
-        int | None, typer.Option(help="Model processes per version [PIER_WORKERS_PER_VERSION].")
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Model processes per version; 0 runs no models [PIER_WORKERS]."),
     ] = None,
     builtin_models: Annotated[
         bool | None,
@@ -54,7 +55,7 @@ def serve(
             "database": database,
             "queue": queue,
             "files": files,
-            "workers_per_version": workers_per_version,
+            "workers": workers,
             "builtin_models": builtin_models,
         }
     )

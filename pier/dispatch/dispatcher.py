@@ -1,8 +1,16 @@
-"""The dispatcher: accepts predictions, queues them per version, and records how they end.
+"""The dispatcher: accepts jobs, puts them in the queue, runs the ones this process claims, and
+records how they end.
 
-Everything accepted is in the store before it is queued, so a restart loses nothing: at start,
-predictions still `starting` are queued again in their original order, and ones that were
-`processing` when the server stopped are failed with a reason.
+Everything accepted is in the store before anyone hears of it, and the store decides who runs a
+job (see `pier/store/jobs.py`): a process that claims a job from the queue takes a lease on it in
+the store, renews it while the job runs, and ends the job with a write that only applies while it
+still holds it. So any number of API processes and workers can share one queue and one store.
+
+With the in-process queue this process is the only one running jobs: at start, jobs still
+`starting` are queued again in their original order, and ones that were `processing` when the
+server stopped are failed with a reason. With a shared queue, jobs wait in the queue across
+restarts, and the keeper (`keeper.py`) fails the running jobs of a process that went away once
+their lease runs out.
 """
 
 from __future__ import annotations
@@ -10,15 +18,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+import socket
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
+from pier.dispatch.keeper import Keeper
 from pier.dispatch.live import Live
 from pier.dispatch.pool import VersionPool
 from pier.files import FileStore, InputFetcher
-from pier.jobs import Status
+from pier.jobs import Phase, Status
 from pier.logtail import LogTail
-from pier.queue import JobQueue, open_queue
+from pier.queue import Feed, JobQueue, open_feed, open_queue
 from pier.settings import Settings
 from pier.store import Row, Store
 from pier.util import utcnow
@@ -27,6 +40,7 @@ log = logging.getLogger(__name__)
 
 INTERRUPTED = "Pier stopped while this prediction was running, so it did not finish. Run it again."
 FLUSH_INTERVAL = 0.5
+STORE_RECHECK = 1.0  # seconds between store reads while waiting for a job run elsewhere
 
 
 class Dispatcher:
@@ -37,28 +51,55 @@ class Dispatcher:
         files: FileStore,
         fetcher: InputFetcher,
         base_url: str,
+        *,
+        kind: str = "serve",
+        slots: int | None = None,
+        gpus: list[str] | None = None,
+        models: list[str] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.files = files
         self.fetcher = fetcher
         self.base_url = base_url
+        self.kind = kind
+        self.slots = settings.workers if slots is None else slots
+        self.gpus = gpus
+        self.models = models  # the models this process runs ("owner/name"); None: all
+        self.process_id = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self.scratch_root = settings.data_dir / "tmp"
-        self.queue: JobQueue = open_queue(settings.queue)
+        self.queue: JobQueue = open_queue(settings.queue, settings.lease_seconds)
+        self.feed: Feed = open_feed(settings.queue)
         self.live: dict[str, Live] = {}
         self.pools: dict[str, VersionPool] = {}
         self.listeners: list[Callable[[Live], None]] = []
         # The `completed` webhook of a prediction that ends, written with its final state.
         self.completed_webhook: Callable[[Row], Row | None] = lambda row: None
+        self.keeper = Keeper(self)
+        self._waiters: dict[str, set[asyncio.Event]] = {}
         self._flusher: asyncio.Task[None] | None = None
+
+    @property
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.settings.lease_seconds)
+
+    @property
+    def runs_jobs(self) -> bool:
+        return self.slots > 0
+
+    def serves(self, model: str) -> bool:
+        return self.runs_jobs and (self.models is None or model in self.models)
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
         await self.queue.start()
+        await self.feed.start(self._on_feed)
         await self.recover()
         self._flusher = asyncio.create_task(self._flush_forever())
+        await self.keeper.start()
 
     async def stop(self) -> None:
+        await self.keeper.stop()
         if self._flusher:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -66,16 +107,19 @@ class Dispatcher:
         await self.flush()
         await asyncio.gather(*(pool.stop() for pool in self.pools.values()))
         self.pools.clear()
+        await self.feed.close()
         await self.queue.close()
 
     async def recover(self) -> None:
-        now = utcnow()
         # Secrets of ended predictions go with their final write; earlier versions kept them.
         await self.store.forget_secrets(*(status.value for status in Status if status.terminal))
+        if self.queue.record_first:
+            return  # a shared queue keeps its jobs; the keeper ends what lost its process
+        now = utcnow()
         for row in await self.store.predictions_with_status(Status.PROCESSING.value):
             metrics = dict(row["metrics"] or {})
             metrics["total_time"] = round((now - row["created_at"]).total_seconds(), 6)
-            await self._fail_stored(
+            await self.fail_stored(
                 row,
                 status=Status.FAILED.value,
                 error=INTERRUPTED,
@@ -87,7 +131,7 @@ class Dispatcher:
         for row in await self.store.predictions_with_status(Status.STARTING.value):
             version = versions.get((row["model_id"], row["version"]))
             if version is None:
-                await self._fail_stored(
+                await self.fail_stored(
                     row,
                     status=Status.FAILED.value,
                     completed_at=now,
@@ -95,31 +139,37 @@ class Dispatcher:
                     secret_input=None,
                 )
                 continue
+            row.update(worker_id=None, lease_expires_at=None)
             await self._enqueue(Live(row=row, version=version))
 
-    async def _fail_stored(self, row: Row, **fields: Any) -> None:
+    async def fail_stored(self, row: Row, **fields: Any) -> None:
         """End a prediction that is only in the store, with its `completed` webhook."""
         row.update(fields)
         await self.store.finish_prediction(row["id"], fields, [], self.completed_webhook(row))
+        await self.feed.publish("done", row["id"])
 
-    # -- accepting and canceling -------------------------------------------------------------
-    async def submit(self, row: Row, version: Row) -> Live:
-        """Record a new prediction and queue it; returns once the record is durable.
+    # -- accepting ---------------------------------------------------------------------------
+    async def submit(self, row: Row, version: Row) -> Live | None:
+        """Record a new job and queue it; returns once the record is durable.
 
-        The insert is queued first and every later write of this prediction is applied after it,
-        so the model may start while the insert commits; nobody hears of the prediction (the
-        caller answers only after this returns) until it is in the store.
+        In process, the job is queued while its insert commits (every later write of it is
+        applied after the insert), so the model may start at once; the caller answers only after
+        this returns, so nobody hears of the job before it is stored. With a shared queue the
+        record comes first (workers elsewhere read it), and if the queue cannot take the job the
+        record is taken back: nothing is accepted half-way. Returns the live job when this
+        process keeps it; with a shared queue, whoever claims it does.
         """
         written = self.store.queue_prediction_insert(row)
-        live = Live(row=row, version=version)
-        if self.queue.record_first:  # workers elsewhere read the record: it must exist first
+        if self.queue.record_first:
             await written
             try:
-                await self._enqueue(live)
-            except BaseException:  # not queued: not accepted either, so no record of it stays
-                await self.store.delete_prediction(live.id, live.row["model_id"])
+                await self.queue.put(str(version["id"]), row["id"])
+            except BaseException:
+                await self.store.delete_prediction(row["id"], row["model_id"])
                 raise
-            return live
+            self.pool_for(version)
+            return None
+        live = Live(row=row, version=version)
         await self._enqueue(live)
         try:
             await written
@@ -133,7 +183,7 @@ class Dispatcher:
     async def _enqueue(self, live: Live) -> None:
         live.logs = LogTail(self.settings.max_log_bytes, live.row.get("logs") or "")
         self.live[live.id] = live
-        self.pool_for(live.version)  # its slots claim from the queue
+        self.pool_for(live.version)
         try:
             await self.queue.put(str(live.version["id"]), live.id)
         except BaseException:
@@ -141,26 +191,73 @@ class Dispatcher:
             raise
         self.notify(live)
 
-    def pool_for(self, version: Row) -> VersionPool:
+    def pool_for(self, version: Row) -> VersionPool | None:
+        """The pool that runs a version here; None if this process runs no jobs of it."""
         key = version["id"]
         pool = self.pools.get(key)
-        if pool is None:
+        if pool is None and self.runs_jobs:
             pool = self.pools[key] = VersionPool(self, version)
         return pool
 
+    async def adopt(self, job_id: str, version: Row) -> Live | None:
+        """A job claimed from the queue that another process accepted: take its lease and make it
+        live here; None when it no longer needs running (or someone else holds it)."""
+        row = await self.store.get_prediction(job_id)
+        if row is None or row["status"] != Status.STARTING.value:
+            return None
+        if row.get("cancel_requested_at") is not None:
+            await self.cancel_stored(row)
+            return None
+        now = utcnow()
+        if not await self.store.take_lease(job_id, self.process_id, now + self.lease, now):
+            return None
+        row.update(worker_id=self.process_id, lease_expires_at=now + self.lease)
+        live = Live(row=row, version=version)
+        live.logs = LogTail(self.settings.max_log_bytes, row.get("logs") or "")
+        self.live[job_id] = live
+        self.notify(live)
+        return live
+
+    # -- canceling and waiting ---------------------------------------------------------------
     async def cancel(self, live: Live) -> None:
         if live.status.terminal:
             return
         live.cancel_requested = True
-        pool = self.pool_for(live.version)
-        running = pool.running.get(live.id)
+        pool = self.pools.get(live.version["id"])
+        running = pool.running.get(live.id) if pool is not None else None
         if live.status is Status.STARTING:
-            await self.queue.remove(pool.key, live.id)
+            await self.queue.remove(str(live.version["id"]), live.id)
             await self.finish(live, Status.CANCELED)
         elif running is not None:
             await running[1].cancel(live.id)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(live.done.wait(), self.settings.cancel_grace + 2)
+
+    async def cancel_stored(self, row: Row) -> Row:
+        """Cancel a job this process does not run: at once if nobody has taken it yet, else by
+        telling the process that runs it. Returns the record as it then stands."""
+        job_id = row["id"]
+        if Status(row["status"]).terminal:
+            return row
+        await self.store.request_cancel(job_id, utcnow())
+        if row["status"] == Status.STARTING.value and row.get("worker_id") is None:
+            now = utcnow()
+            fields = {
+                "status": Status.CANCELED.value,
+                "completed_at": now,
+                "started_at": now,
+                "secret_input": None,
+                "metrics": _end_metrics(row, now, Status.CANCELED),
+            }
+            if await self.store.cancel_waiting(
+                job_id, fields, self.completed_webhook({**row, **fields})
+            ):
+                await self.queue.remove(str(row["version"]), job_id)
+                await self.feed.publish("done", job_id)
+                return {**row, **fields}
+        await self.feed.publish("cancel", job_id)
+        ended = await self.wait_stored(job_id, self.settings.cancel_grace + 2)
+        return ended or row
 
     async def wait(self, live: Live, timeout: float) -> bool:
         try:
@@ -169,10 +266,61 @@ class Dispatcher:
             return False
         return True
 
+    async def wait_stored(self, job_id: str, timeout: float) -> Row | None:
+        """Wait for a job run by any process to end; its record, ended or as it last stood."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        event = asyncio.Event()
+        self._waiters.setdefault(job_id, set()).add(event)
+        try:
+            while True:
+                row = await self.store.get_prediction(job_id)
+                left = deadline - loop.time()
+                if row is None or Status(row["status"]).terminal or left <= 0:
+                    return row
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), min(left, STORE_RECHECK))
+                event.clear()
+        finally:
+            waiting = self._waiters.get(job_id)
+            if waiting is not None:
+                waiting.discard(event)
+                if not waiting:
+                    del self._waiters[job_id]
+
+    def _on_feed(self, kind: str, job_id: str) -> None:
+        if kind == "done":
+            for event in self._waiters.get(job_id, ()):
+                event.set()
+        elif kind == "cancel":
+            live = self.live.get(job_id)
+            if live is not None and not live.status.terminal:
+                asyncio.get_running_loop().create_task(self.cancel(live))
+
     async def queue_info(self, live: Live) -> dict[str, Any] | None:
         if live.status is not Status.STARTING:
             return None
-        return await self.pool_for(live.version).queue_info(live)
+        pool = self.pools.get(live.version["id"])
+        if pool is None:
+            return await self.queue_info_stored(live.row)
+        return await pool.queue_info(live)
+
+    async def queue_info_stored(self, row: Row) -> dict[str, Any] | None:
+        """Where a waiting job stands in the shared queue (for a job run elsewhere)."""
+        if row["status"] != Status.STARTING.value:
+            return None
+        if row.get("worker_id") is not None:
+            return {"position": 0, "ahead": 0, "phase": Phase.BOOTING.value, "estimated_wait": None}
+        index = await self.queue.position(str(row["version"]), row["id"])
+        if index is None:
+            return None
+        running = await self.store.running_count(str(row["version"]))
+        return {
+            "position": index + 1,
+            "ahead": index + running,
+            "phase": Phase.QUEUED.value,
+            "estimated_wait": None,
+        }
 
     # -- recording ---------------------------------------------------------------------------
     def notify(self, live: Live) -> None:
@@ -196,12 +344,8 @@ class Dispatcher:
         if live.status.terminal:
             return
         now = utcnow()
-        merged = dict(live.row.get("metrics") or {})
+        merged = _end_metrics(live.row, now, status)
         merged.update(metrics or {})
-        created = live.row["created_at"]
-        started = live.row.get("started_at")
-        merged["total_time"] = round((now - created).total_seconds(), 6)
-        merged["queue_time"] = round(((started or now) - created).total_seconds(), 6)
         if live.setup_time is not None:
             merged["setup_time"] = round(live.setup_time, 6)
         if status is not Status.SUCCEEDED:
@@ -214,17 +358,24 @@ class Dispatcher:
             metrics=merged,
             progress=_final_progress(live.row.get("progress"), status),
         )
-        if started is None:
+        if live.row.get("started_at") is None:
             live.set(started_at=now)
         live.sync_logs()
         if live.row.get("secret_input") is not None:  # kept no longer than the prediction needs
             live.set(secret_input=None)
         file_rows, live.file_rows = live.file_rows, []
         webhook = self.completed_webhook(live.row)
-        await self.store.finish_prediction(live.id, live.take_dirty(), file_rows, webhook)
+        fields = live.take_dirty()
+        won = await self.store.finish_job(live.id, self.process_id, fields, file_rows, webhook)
         self.live.pop(live.id, None)
+        if not won:  # another process ended it first (its lease ran out): the store says how
+            log.warning("prediction %s was ended elsewhere; this result is dropped", live.id)
+            stored = await self.store.get_prediction(live.id)
+            if stored is not None:
+                live.row.update(stored)
         live.done.set()
         self.notify(live)
+        await self.feed.publish("done", live.id)
 
     async def flush(self) -> None:
         for live in list(self.live.values()):
@@ -245,6 +396,16 @@ class Dispatcher:
                 await self.flush()
             except Exception:  # keep flushing; the final write carries everything anyway
                 log.exception("flushing prediction state failed")
+
+
+def _end_metrics(row: Row, now: Any, status: Status) -> dict[str, Any]:
+    merged = dict(row.get("metrics") or {})
+    started = row.get("started_at")
+    merged["total_time"] = round((now - row["created_at"]).total_seconds(), 6)
+    merged["queue_time"] = round(((started or now) - row["created_at"]).total_seconds(), 6)
+    if status is not Status.SUCCEEDED:
+        merged.setdefault("predict_time", 0.0)
+    return merged
 
 
 def _final_progress(progress: dict[str, Any] | None, status: Status) -> dict[str, Any] | None:

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pier.blobs import BlobsUnavailable
+from pier.blobs.archive import ArchiveError, ensure_version_dir
 from pier.dispatch.live import Live
 from pier.dispatch.outputs import OutputSink
 from pier.files import FileError, scratch_dir
@@ -64,17 +66,26 @@ class VersionPool:
         self.running: dict[str, tuple[Live, Worker]] = {}
         self.busy = 0  # slots holding a prediction, booting or running
         self.started: dict[str, float] = {}  # running prediction id -> monotonic start
+        # One model process per slot, or per GPU (each seeing only its own).
+        devices: list[dict[str, str]] = (
+            [{"CUDA_VISIBLE_DEVICES": gpu} for gpu in dispatcher.gpus]
+            if dispatcher.gpus
+            else [{} for _ in range(max(1, dispatcher.slots))]
+        )
         self.workers = [
             Worker(
                 Path(version["path"]),
                 version["predict_ref"],
-                env=dict(version.get("environment") or {}),
+                env={**dict(version.get("environment") or {}), **device},
                 setup_retry_after=settings.setup_retry_after,
                 cancel_grace=settings.cancel_grace,
                 max_log_bytes=settings.max_log_bytes,
             )
-            for _ in range(max(1, settings.workers_per_version))
+            for device in devices
         ]
+        self.model = str(version["model_id"])  # "owner/name" once a job of it ran here
+        self._directory: Path | None = None
+        self._directory_lock = asyncio.Lock()
         self.average_time: float | None = None
         self.tasks = [asyncio.create_task(self._slot(w)) for w in self.workers]
         self.file_fields = file_fields(version["openapi_schema"])
@@ -101,7 +112,8 @@ class VersionPool:
         }
 
     async def _next(self, consumer: str) -> tuple[Live, Claim]:
-        """Claim the next job of this version that still needs running here."""
+        """Claim the next job of this version that still needs running here. The slot counts
+        as busy from the moment a claim arrives (the caller makes it idle again)."""
         while True:
             try:
                 claim = await self.queue.claim([self.key], consumer, CLAIM_WAIT)
@@ -111,12 +123,29 @@ class VersionPool:
                 continue
             if claim is None:
                 continue
-            live = self.dispatcher.live.get(claim.job_id)
-            if live is None or live.status is not Status.STARTING or live.claimed:
-                await self._ack(claim)  # ended (canceled) while it waited, or a repeat
-                continue
-            live.claimed = True
-            return live, claim
+            self.busy += 1
+            live = await self._take(claim)
+            if live is not None:
+                return live, claim
+            self.busy -= 1
+
+    async def _take(self, claim: Claim) -> Live | None:
+        live = self.dispatcher.live.get(claim.job_id)
+        if live is None:  # accepted by another process: take it over from the store
+            try:
+                live = await self.dispatcher.adopt(claim.job_id, self.version)
+            except Exception:  # the store is away: the delivery is reclaimed later
+                log.exception("could not take job %s", claim.job_id)
+                await asyncio.sleep(RECONNECT_WAIT)
+                return None
+            if live is None:
+                await self._ack(claim)  # ended, or held by another process
+                return None
+        elif live.status is not Status.STARTING or live.claimed:
+            await self._ack(claim)  # ended (canceled) while it waited, or a repeat
+            return None
+        live.claimed = True
+        return live
 
     async def stop(self) -> None:
         for task in self.tasks:
@@ -136,7 +165,6 @@ class VersionPool:
         consumer = f"{socket.gethostname()}-{os.getpid()}-{id(worker):x}"
         while True:
             live, claim = await self._next(consumer)
-            self.busy += 1
             try:
                 await self._execute(worker, live, workdir)
             except asyncio.CancelledError:
@@ -149,6 +177,25 @@ class VersionPool:
                 self.busy -= 1
                 await self._ack(claim)
 
+    @property
+    def loaded(self) -> int:
+        """Model processes of this version that are up and ready."""
+        return sum(1 for worker in self.workers if worker.state.name in ("READY", "BUSY"))
+
+    async def _version_dir(self) -> Path:
+        """The version's directory on this machine: where it was registered, or unpacked from
+        its archive in the file store into the local cache (once per machine)."""
+        async with self._directory_lock:
+            if self._directory is None:
+                registered = Path(self.version["path"])
+                if registered.is_dir():
+                    self._directory = registered
+                else:
+                    cache = self.dispatcher.settings.data_dir / "versions"
+                    blobs = self.dispatcher.files.blobs
+                    self._directory = await ensure_version_dir(blobs, self.version, cache)
+            return self._directory
+
     async def _ack(self, claim: Claim) -> None:
         try:
             await self.queue.ack(claim)
@@ -158,22 +205,31 @@ class VersionPool:
     async def _execute(self, worker: Worker, live: Live, workdir: Path) -> None:
         if live.status.terminal:
             return
+        self.model = str(live.row.get("model") or self.model)
         booted_here = worker.state.name != "READY"
         if booted_here:
             live.phase = Phase.BOOTING
             self.dispatcher.notify(live)
         try:
+            if worker.state.name == "NEW":
+                worker.model_dir = await self._version_dir()
             await worker.ensure_started()
-        except SetupFailed as exc:
+        except (SetupFailed, ArchiveError, BlobsUnavailable) as exc:
             if not live.status.terminal:
-                live.add_logs(exc.logs or "")
+                live.add_logs(getattr(exc, "logs", None) or "")
                 await self.dispatcher.finish(live, Status.FAILED, error=f"Setup failed: {exc}")
             return
         if live.status.terminal:  # canceled while the model was booting
             return
         if booted_here:  # setup time counts only for the prediction that waited for it
             live.setup_time = worker.setup_time
-        live.move_to(Status.PROCESSING, started_at=utcnow())
+        now = utcnow()
+        live.move_to(
+            Status.PROCESSING,
+            started_at=now,
+            worker_id=self.dispatcher.process_id,
+            lease_expires_at=now + self.dispatcher.lease,
+        )
         self.running[live.id] = (live, worker)
         self.started[live.id] = time.monotonic()
         self.dispatcher.notify(live)  # listeners (webhook `start`, streams) see it start

@@ -9,18 +9,28 @@ from the `queue` setting.
 from __future__ import annotations
 
 from pier.queue.base import Claim, JobQueue, QueueUnavailable
+from pier.queue.feed import Feed, open_feed
 from pier.queue.inproc import InProcessQueue
 
 
-def open_queue(url: str) -> JobQueue:
-    """`""` is the in-process queue; `redis://…` (or `rediss://…`) is Redis Streams."""
+def open_queue(url: str, reclaim_after: float = 60.0) -> JobQueue:
+    """`""` is the in-process queue; `redis://…` (or `rediss://…`) is Redis Streams, where a
+    delivery nobody acknowledges for `reclaim_after` seconds goes to the next claimer."""
     if not url:
         return InProcessQueue()
     if url.startswith(("redis://", "rediss://", "unix://")):
         from pier.queue.redis import RedisQueue
 
-        return RedisQueue(url)
+        return RedisQueue(url, reclaim_after)
     raise ValueError(f"The queue setting must be empty or a redis:// URL, not {url!r}")
 
 
-__all__ = ["Claim", "InProcessQueue", "JobQueue", "QueueUnavailable", "open_queue"]
+__all__ = [
+    "Claim",
+    "Feed",
+    "InProcessQueue",
+    "JobQueue",
+    "QueueUnavailable",
+    "open_feed",
+    "open_queue",
+]

@@ -40,6 +40,9 @@ class JobQueue(Protocol):
     async def remove(self, pool: str, job_id: str) -> bool:
         """Take a job that is still waiting out of its line; False if it was already claimed."""
 
+    async def holds(self, pool: str, job_id: str) -> bool:
+        """Whether the job is in the queue: waiting, or delivered and not yet acknowledged."""
+
     async def position(self, pool: str, job_id: str) -> int | None:
         """How many jobs wait before this one (0: next), or None if it no longer waits."""
 

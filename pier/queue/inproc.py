@@ -74,6 +74,9 @@ class InProcessQueue:
             return False
         return True
 
+    async def holds(self, pool: str, job_id: str) -> bool:
+        return job_id in self._lines.get(pool, ())
+
     async def position(self, pool: str, job_id: str) -> int | None:
         try:
             return self._lines[pool].index(job_id)

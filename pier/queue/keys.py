@@ -9,6 +9,7 @@ from __future__ import annotations
 
 PREFIX = "pier:"
 ENTRIES = PREFIX + "job-entries"
+EVENTS = PREFIX + "events"
 GROUP = "pier-workers"
 
 

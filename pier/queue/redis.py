@@ -154,6 +154,9 @@ class RedisQueue:
         )
         return bool(removed)
 
+    async def holds(self, pool: str, job_id: str) -> bool:
+        return bool(await self._call(self.redis.hexists(keys.ENTRIES, job_id)))
+
     async def _last_delivered(self, pool: str) -> tuple[str, int]:
         await self._group(pool)
         for group in await self._call(self.redis.xinfo_groups(keys.stream(pool))):

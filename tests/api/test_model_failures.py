@@ -70,7 +70,7 @@ async def test_iterator_of_files_keeps_each_item(pier: Pier) -> None:
 
 
 async def test_fifo_order_and_several_workers(tmp_path: Path) -> None:
-    async with running_pier(tmp_path, workers_per_version=2) as pier:
+    async with running_pier(tmp_path, workers=2) as pier:
         await pier.add_builtin("slow")
         ids = [
             (await pier.create("pier/slow", {"steps": 1, "delay": 0.2})).json()["id"]

@@ -22,12 +22,16 @@ def queue_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def pier_q(tmp_path: Path, queue_url: str) -> AsyncIterator[Pier]:
-    async with running_pier(tmp_path, queue=queue_url, workers_per_version=2) as instance:
+    async with running_pier(tmp_path, queue=queue_url, workers=2) as instance:
         yield instance
 
 
 async def test_many_predictions_all_run_once_in_order(pier_q: Pier) -> None:
     await pier_q.add_fixture("t/sleep", "sleep.py")
+    # both model processes up first, so start order follows claim order, not boot times
+    warm = [(await pier_q.create("t/sleep", {"sleep": 0.5})).json()["id"] for _ in range(2)]
+    for pid in warm:
+        await pier_q.wait_done(pid, timeout=60)
     ids = []
     for i in range(12):
         response = await pier_q.create("t/sleep", {"sleep": 0.05 + 0.001 * i})
@@ -38,7 +42,7 @@ async def test_many_predictions_all_run_once_in_order(pier_q: Pier) -> None:
     assert all(d["logs"].count("going to sleep") == 1 for d in done)
     starts = [d["started_at"] for d in done]
     # two workers take jobs in order: a job never starts before the one two places ahead of it
-    assert all(starts[i] <= starts[i + 2] for i in range(len(starts) - 2))
+    assert all(starts[i] <= starts[i + 2] for i in range(len(starts) - 2)), starts
 
 
 async def test_waiting_jobs_show_their_place_and_cancel_at_once(pier_q: Pier) -> None:

@@ -190,6 +190,11 @@ async def _create(request: Request, svc: ServicesDep, account: Row, model: Row |
     headers = {}
     if wait is not None:
         headers["Preference-Applied"] = f"wait={wait}"
+    if live is None:  # queued for whichever process claims it: follow it in the store
+        if wait is not None:
+            row = await svc.dispatcher.wait_stored(row["id"], max(0.5, wait - 0.25)) or row
+        return json_response(await _render(svc, row), 201, headers)
+    if wait is not None:
         finished = await svc.dispatcher.wait(live, max(0.5, wait - 0.25))
         if not finished:
             body_out = serialize.waiting_prediction(
@@ -218,7 +223,10 @@ def _refused(field: str, exc: TargetRefused) -> ApiError:
 
 
 async def _render(svc: ServicesDep, row: Row, live: Live | None = None) -> dict[str, Any]:
-    queue = await svc.dispatcher.queue_info(live) if live is not None else None
+    if live is not None:
+        queue = await svc.dispatcher.queue_info(live)
+    else:
+        queue = await svc.dispatcher.queue_info_stored(row)
     return serialize.prediction(row, svc.base_url, queue)
 
 
@@ -271,6 +279,7 @@ async def cancel_prediction(prediction_id: str, svc: ServicesDep, account: Accou
     if live is not None:
         await svc.dispatcher.cancel(live)
         return json_response(await _render(svc, live.row, svc.dispatcher.live.get(live.id)))
+    row = await svc.dispatcher.cancel_stored(row)
     return json_response(await _render(svc, row))
 
 

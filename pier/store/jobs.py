@@ -1,0 +1,193 @@
+"""The store's side of running jobs across processes: leases, cancel requests, the guarded final
+write, and the heartbeat rows of processes.
+
+Who runs a job is decided here, never in a queue: a process takes a job by a conditional update
+(the job is still `starting` and nobody holds a live lease on it), keeps it by renewing its lease,
+and ends it with a write that only applies while it still holds the job. A job whose lease runs
+out is ended by whichever process notices first, with the same kind of conditional update, so a
+job never ends twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from pier.store.engine import Write
+from pier.store.tables import files, predictions, processes, webhook_deliveries
+
+Row = dict[str, Any]
+OPEN = ("starting", "processing")
+
+
+def take_lease(job_id: str, holder: str, until: datetime, now: datetime) -> Write:
+    """Hold a waiting job: applies only if it still waits and nobody else holds it."""
+    return (
+        predictions.update()
+        .where(predictions.c.id == job_id, predictions.c.status == "starting")
+        .where(predictions.c.cancel_requested_at.is_(None))
+        .where(
+            sa.or_(
+                predictions.c.worker_id.is_(None),
+                predictions.c.worker_id == holder,
+                predictions.c.lease_expires_at < now,
+            )
+        )
+        .values(worker_id=holder, lease_expires_at=until)
+    )
+
+
+def renew_leases(holder: str, job_ids: list[str], until: datetime) -> Write:
+    return (
+        predictions.update()
+        .where(predictions.c.id.in_(job_ids), predictions.c.worker_id == holder)
+        .where(predictions.c.status.in_(OPEN))
+        .values(lease_expires_at=until)
+    )
+
+
+def _held_by(job_id: str, holder: str) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        predictions.c.id == job_id,
+        predictions.c.status.in_(OPEN),
+        sa.or_(predictions.c.worker_id.is_(None), predictions.c.worker_id == holder),
+    )
+
+
+def _insert_if(table: sa.Table, row: Mapping[str, Any], *won: sa.ColumnElement[bool]) -> Write:
+    """INSERT the row only if the job's write just before it (same transaction) applied: `won`
+    matches the job only in the state that write left it in."""
+    names = [c.name for c in table.columns if c.name in row]
+    values = sa.select(*[sa.literal(row[n], type_=table.c[n].type) for n in names]).where(
+        sa.exists().where(*won)
+    )
+    return table.insert().from_select(names, values)
+
+
+def _ended(job_id: str, fields: Mapping[str, Any]) -> list[sa.ColumnElement[bool]]:
+    return [
+        predictions.c.id == job_id,
+        predictions.c.status == fields["status"],
+        predictions.c.completed_at == fields["completed_at"],
+    ]
+
+
+def final_write(
+    job_id: str,
+    holder: str,
+    fields: Mapping[str, Any],
+    file_rows: list[Row],
+    webhook: Row | None,
+) -> list[Write]:
+    """A job's last write, its output files and its `completed` webhook: all of them apply only
+    while `holder` still holds the job (or nobody does), none otherwise."""
+    values = {**fields, "worker_id": holder, "lease_expires_at": None}
+    statements: list[Write] = [
+        predictions.update().where(_held_by(job_id, holder)).values(**values)
+    ]
+    won = [*_ended(job_id, fields), predictions.c.worker_id == holder]
+    statements += [_insert_if(files, row, *won) for row in file_rows]
+    if webhook is not None:
+        statements.append(_insert_if(webhook_deliveries, webhook, *won))
+    return statements
+
+
+def cancel_waiting(job_id: str, fields: Mapping[str, Any], webhook: Row | None) -> list[Write]:
+    """End a job nobody has taken yet as canceled (with its webhook), if it still waits."""
+    statements: list[Write] = [
+        predictions.update()
+        .where(predictions.c.id == job_id, predictions.c.status == "starting")
+        .where(predictions.c.worker_id.is_(None))
+        .values(**fields)
+    ]
+    if webhook is not None:
+        statements.append(_insert_if(webhook_deliveries, webhook, *_ended(job_id, fields)))
+    return statements
+
+
+def request_cancel(job_id: str, now: datetime) -> Write:
+    return (
+        predictions.update()
+        .where(predictions.c.id == job_id, predictions.c.status.in_(OPEN))
+        .where(predictions.c.cancel_requested_at.is_(None))
+        .values(cancel_requested_at=now)
+    )
+
+
+def cancels_for(holder: str) -> sa.Select[Any]:
+    return sa.select(predictions.c.id).where(
+        predictions.c.worker_id == holder,
+        predictions.c.status.in_(OPEN),
+        predictions.c.cancel_requested_at.is_not(None),
+    )
+
+
+def expired(now: datetime, limit: int) -> sa.Select[Any]:
+    """Jobs whose holder stopped renewing: running ones to fail, taken ones to hand back."""
+    return (
+        sa.select(predictions)
+        .where(predictions.c.status.in_(OPEN), predictions.c.lease_expires_at < now)
+        .order_by(predictions.c.lease_expires_at)
+        .limit(limit)
+    )
+
+
+def fail_expired(
+    job_id: str, now: datetime, fields: Mapping[str, Any], webhook: Row | None
+) -> list[Write]:
+    """Fail a running job whose lease ran out (with its webhook), unless someone just did."""
+    statements: list[Write] = [
+        predictions.update()
+        .where(predictions.c.id == job_id, predictions.c.status == "processing")
+        .where(predictions.c.lease_expires_at < now)
+        .values(**fields, lease_expires_at=None)
+    ]
+    if webhook is not None:
+        statements.append(_insert_if(webhook_deliveries, webhook, *_ended(job_id, fields)))
+    return statements
+
+
+def release_expired(job_id: str, now: datetime) -> Write:
+    """A job taken but not started by a process that went away waits again for anyone."""
+    return (
+        predictions.update()
+        .where(predictions.c.id == job_id, predictions.c.status == "starting")
+        .where(predictions.c.lease_expires_at < now)
+        .values(worker_id=None, lease_expires_at=None)
+    )
+
+
+def unheld_waiting(before: datetime, limit: int) -> sa.Select[Any]:
+    """Jobs waiting since before `before` that nobody holds (candidates for a new put)."""
+    return (
+        sa.select(predictions.c.id, predictions.c.version)
+        .where(predictions.c.status == "starting", predictions.c.worker_id.is_(None))
+        .where(predictions.c.created_at < before)
+        .order_by(predictions.c.created_at)
+        .limit(limit)
+    )
+
+
+def running_count(version_id: str) -> sa.Select[Any]:
+    return sa.select(sa.func.count()).where(
+        predictions.c.status == "processing", predictions.c.version == version_id
+    )
+
+
+def heartbeat(row: Row) -> tuple[Write, Write]:
+    """(update, insert) of a process's row: the insert is for its first beat."""
+    fields = {k: v for k, v in row.items() if k != "id"}
+    return processes.update().where(processes.c.id == row["id"]).values(**fields), (
+        processes.insert().values(**row)
+    )
+
+
+def forget_process(process_id: str) -> Write:
+    return processes.delete().where(processes.c.id == process_id)
+
+
+def forget_dead_processes(before: datetime) -> Write:
+    return processes.delete().where(processes.c.heartbeat_at < before)

@@ -1,0 +1,129 @@
+"""`pier worker` beside an API process that runs no models: the API accepts, the worker claims,
+runs and reports through the store; waits, cancels and leases cross the process boundary."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import pytest
+
+from pier import stack
+from tests.conftest import Pier, running_pier
+from tests.conftest import test_settings as settings_for
+
+from .conftest import redis_url_or_skip
+
+LEASE = 2.0
+
+
+@pytest.fixture
+async def api(tmp_path: Path) -> AsyncIterator[Pier]:
+    url = redis_url_or_skip()
+    async with running_pier(tmp_path, queue=url, workers=0, lease_seconds=LEASE) as pier:
+        yield pier
+
+
+def worker_env(tmp_path: Path, api: Pier) -> dict[str, str]:
+    data = api.services.settings.data_dir
+    return {
+        "PIER_DATABASE": api.services.settings.database_url,
+        "PIER_QUEUE": api.services.settings.queue,
+        "PIER_FILES": str(data / "files"),
+        "PIER_DATA_DIR": str(tmp_path / "worker"),
+        "PIER_LEASE_SECONDS": str(LEASE),
+        "PIER_PUBLIC_URL": api.services.settings.base_url,
+    }
+
+
+async def start_worker(exits: AsyncExitStack, tmp_path: Path, api: Pier, **options: object):
+    env = worker_env(tmp_path, api)
+    settings = settings_for(
+        tmp_path,
+        data_dir=Path(env["PIER_DATA_DIR"]),
+        database=env["PIER_DATABASE"],
+        queue=env["PIER_QUEUE"],
+        files=env["PIER_FILES"],
+        lease_seconds=LEASE,
+        public_url=env["PIER_PUBLIC_URL"],
+    )
+    parts = await exits.enter_async_context(stack.opened(settings, kind="worker", **options))
+    return await exits.enter_async_context(stack.running(parts))
+
+
+async def wait_status(pier: Pier, prediction_id: str, status: str, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        body = (await pier.client.get(f"/v1/predictions/{prediction_id}")).json()
+        if body["status"] == status:
+            return body
+        assert time.monotonic() < deadline, body
+        await asyncio.sleep(0.05)
+
+
+async def test_a_worker_runs_what_the_api_accepts(api: Pier, tmp_path: Path) -> None:
+    version = await api.add_fixture("t/hello", "hello_world.py")
+    await api.add_fixture("t/sleep", "sleep.py")
+    # the worker's machine has only the file store: the version comes from its archive
+    shutil.rmtree(version["path"])
+    queued = await api.create("t/hello", {"text": "early"})
+    assert queued.status_code == 201 and queued.json()["status"] == "starting"
+    assert queued.json()["queue"]["position"] == 1
+    async with AsyncExitStack() as exits:
+        worker = await start_worker(exits, tmp_path, api, slots=1)
+        done = await api.wait_done(queued.json()["id"])
+        assert (done["status"], done["output"]) == ("succeeded", "hello early")
+        fast = await api.create("t/hello", {"text": "waited"}, wait=30)
+        assert fast.json()["status"] == "succeeded", fast.text
+        assert fast.json()["output"] == "hello waited"
+        unpacked = Path(worker.settings.data_dir, "versions", version["id"])
+        assert (unpacked / "predict.py").is_file()
+
+        running = (await api.create("t/sleep", {"sleep": 30})).json()["id"]
+        seen = await wait_status(api, running, "processing")
+        assert "going to sleep" in (await wait_status(api, running, "processing"))["logs"] or seen
+        started = time.monotonic()
+        canceled = await api.client.post(f"/v1/predictions/{running}/cancel")
+        assert canceled.status_code == 200
+        assert (await api.wait_done(running))["status"] == "canceled"
+        assert time.monotonic() - started < 10
+
+
+async def test_a_killed_worker_fails_its_running_prediction_once_its_lease_runs_out(
+    api: Pier, tmp_path: Path
+) -> None:
+    await api.add_fixture("t/sleep", "sleep.py")
+    await api.add_fixture("t/hello", "hello_world.py")
+    env = dict(os.environ, **worker_env(tmp_path, api))
+    command = [sys.executable, "-m", "pier.cli.main", "worker"]
+    first = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    try:
+        prediction = (await api.create("t/sleep", {"sleep": 60})).json()["id"]
+        await wait_status(api, prediction, "processing", timeout=60)
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        killed_at = time.monotonic()
+        ended = await api.wait_done(prediction, timeout=30)
+        assert ended["status"] == "failed"
+        assert "stopped answering" in ended["error"]
+        assert time.monotonic() - killed_at < LEASE * 4
+    finally:
+        if first.poll() is None:
+            first.kill()
+    # the next worker carries on with what waits
+    waiting = (await api.create("t/hello", {"text": "again"})).json()["id"]
+    second = subprocess.Popen(command + ["--burst"], env=env, stderr=subprocess.DEVNULL)
+    try:
+        assert second.wait(timeout=60) == 0
+    finally:
+        if second.poll() is None:
+            second.kill()
+    assert (await api.wait_done(waiting, timeout=5))["output"] == "hello again"
