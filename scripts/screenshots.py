@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import sys
 import tempfile
+import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,9 @@ from playwright.sync_api import Page, expect, sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pier.util import utcnow  # noqa: E402
 from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, PierServer  # noqa: E402
+from tests.heartbeats import worker_row, write_heartbeat  # noqa: E402
 
 SIZES = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 390, "height": 844}}
 LONG = 60_000
@@ -192,6 +196,52 @@ def pages_for(size: str, s: Shooter) -> None:
     dark.wait_for_function("() => [...document.images].every((i) => i.complete)")
     s.shot(dark, name("dark-model"))
     dark.context.close()
+    cluster_page(s, size, name("cluster"))
+
+
+def cluster_page(s: Shooter, size: str, label: str) -> None:
+    """The operator page (the admin's account menu, "Cluster") of a busy cluster."""
+    page = s.page(size)
+    jobs = busy_cluster(s)
+    s.go(page, "/admin")
+    expect(page.locator(".queue-table")).to_be_visible()
+    s.shot(page, label)
+    page.context.close()
+    for job in jobs:
+        s.api("POST", f"/v1/predictions/{job}/cancel")
+
+
+def busy_cluster(s: Shooter) -> list[str]:
+    """Work for the operator page: a long prediction running on pier/slow with two waiting
+    behind it, and the heartbeat rows of two workers on other machines (one gone quiet),
+    written the way a worker writes its own. Returns the predictions' ids."""
+    slow = "/v1/models/pier/slow/predictions"
+    running = s.api("POST", slow, {"input": {"steps": 400, "delay": 0.05}})
+    s.server.wait_for(running["id"], ("processing",), timeout=60)
+    waiting = [s.api("POST", slow, {"input": {"steps": 10}})["id"] for _ in range(2)]
+    version = s.api("GET", "/v1/models/pier/image-filter")["latest_version"]["id"]
+    now = utcnow()
+    gpu = worker_row(
+        "gpu-box-1-5120",
+        1.4,
+        host="gpu-box-1",
+        pid=5120,
+        gpus=["0", "1"],
+        models=["pier/image-filter"],
+        loaded=[{"model": "pier/image-filter", "version": version, "processes": 2}],
+        started_at=now - timedelta(hours=3, minutes=12),
+    )
+    quiet = worker_row("cpu-box-2-881", 47, host="cpu-box-2", pid=881, slots=4)
+    for row in (gpu, quiet):
+        write_heartbeat(f"sqlite:///{s.server.data_dir / 'pier.db'}", row)
+    # Wait (a few heartbeats at most) until this server's own row shows the running prediction.
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        processes = s.api("GET", "/v1/admin/cluster")["processes"]
+        if any(p["running"] for p in processes):
+            break
+        time.sleep(0.2)
+    return [running["id"], *waiting]
 
 
 def main(argv: list[str]) -> int:

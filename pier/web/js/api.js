@@ -132,6 +132,7 @@ export const api = {
     // The header marks the prediction as made in the playground (`source: "web"`).
     request("/v1/predictions", { method: "POST", body: { version, input }, headers: { "X-Pier-Source": "web" } }),
   cancel: (id) => request(`/v1/predictions/${enc(id)}/cancel`, { method: "POST" }),
+  cluster: (opts) => request("/v1/admin/cluster", opts),
 };
 
 /** The bytes of one of the account's files (`/v1/files/{id}/download` needs the token). */

@@ -3,6 +3,7 @@
 import { api, session, setUnauthorizedHandler } from "./api.js";
 import { copyText, h, icon, mount } from "./dom.js";
 import { navigate, route, startRouter } from "./router.js";
+import * as admin from "./pages/admin.js";
 import * as gallery from "./pages/gallery.js";
 import * as history from "./pages/history.js";
 import * as login from "./pages/login.js";
@@ -18,6 +19,7 @@ route(/^\/models\/(?<owner>[^/]+)\/(?<name>[^/]+)$/, model.render);
 route(/^\/predictions$/, history.render);
 route(/^\/predictions\/(?<id>[^/]+)$/, prediction.render);
 route(/^\/p\/(?<id>[^/]+)$/, prediction.render); // Replicate's short prediction links
+route(/^\/admin$/, admin.render);
 
 setUnauthorizedHandler(() => {
   if (!session.token) return;
@@ -53,6 +55,7 @@ function accountMenu() {
     "div.menu-panel",
     { hidden: true, role: "group", "aria-label": "Account" },
     h("p.menu-title", "Signed in as ", h("strong", name)),
+    admin.isAdmin(session.username) ? h("a.btn.small.wide", { href: "/admin" }, h("span.label", "Cluster")) : null,
     h(
       "button.btn.small.wide",
       { type: "button", onclick: (e) => copyText(session.token, e.currentTarget) },
@@ -85,7 +88,7 @@ function accountMenu() {
   function toggle(open) {
     panel.hidden = !open;
     button.setAttribute("aria-expanded", String(open));
-    if (open) panel.querySelector("button").focus();
+    if (open) panel.querySelector("a, button").focus();
   }
   const wrap = h("div.account", button, panel);
   wrap.addEventListener("keydown", (e) => {
