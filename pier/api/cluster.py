@@ -2,8 +2,8 @@
 and the predictions waiting per model version. One read serves `GET /v1/admin/cluster` (and so
 `pier status` and the operator page) and `/metrics`.
 
-A process writes its row every few seconds and deletes it when it stops cleanly; a row whose
-heartbeat is older than `dead_after` seconds belongs to a process that died.
+A process writes its row every `beat` seconds (the keeper's round) and deletes it when it stops
+cleanly; a row whose heartbeat is older than MISSED_BEATS rounds belongs to a process that died.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pier.queue import JobQueue, QueueUnavailable
 from pier.store import Row, Store
 from pier.util import isoformat, utcnow
 
-DEAD_AFTER = 12.0  # seconds: three missed heartbeats
+MISSED_BEATS = 3
 QUEUE_TIMEOUT = 2.0  # seconds the job queue may take to say how long its lines are
 
 
@@ -61,11 +61,11 @@ async def _queued(queue: JobQueue | None, versions: list[str]) -> list[int | Non
         return [None] * len(versions)
 
 
-async def read(
-    store: Store, queue: JobQueue | None = None, dead_after: float = DEAD_AFTER
-) -> Cluster:
-    """The cluster now. `queue`, when given, adds each version's line length in the job queue
-    (`queued`) beside the store's count of predictions waiting to start (`depth`)."""
+async def read(store: Store, beat: float, queue: JobQueue | None = None) -> Cluster:
+    """The cluster now, for processes that write a heartbeat every `beat` seconds. `queue`, when
+    given, adds each version's line length in the job queue (`queued`) beside the store's count
+    of predictions waiting to start (`depth`)."""
+    dead_after = MISSED_BEATS * beat
     rows, waiting = await asyncio.gather(store.list_processes(), store.queue_summary())
     now = utcnow()
     queued = await _queued(queue, [str(row["version"]) for row in waiting])

@@ -196,6 +196,19 @@ async def test_a_scraper_token_reads_metrics_and_nothing_else(
         assert (await pier.client.get("/metrics")).status_code == 200  # the admin's token
 
 
+async def test_gone_means_three_missed_heartbeats_at_the_lease_in_use(
+    tmp_path: Path, database: str
+) -> None:
+    """Processes beat four times per lease: with a 100 s lease a minute of silence is normal."""
+    async with running_pier(tmp_path, database=database, lease_seconds=100.0) as pier:
+        database_url = pier.services.settings.database_url
+        write_heartbeat(database_url, worker_row("slow-beater", age=60.0))
+        write_heartbeat(database_url, worker_row("silent", age=80.0))
+        cluster = (await pier.client.get("/v1/admin/cluster")).json()
+        alive = {p["id"]: p["alive"] for p in cluster["processes"]}
+        assert alive["slow-beater"] is True and alive["silent"] is False
+
+
 @pytest.mark.parametrize("width", [160, 80])
 async def test_pier_status_prints_both_tables(pier: Pier, width: int) -> None:
     await fill(pier)

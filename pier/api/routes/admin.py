@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from pier.api import cluster
-from pier.api.deps import AccountDep, ServicesDep, bearer_token, current_account
+from pier.api.deps import AccountDep, Services, ServicesDep, bearer_token, current_account
 from pier.api.errors import ApiError, not_found
 from pier.api.jsonresponse import json_response
 from pier.api.metrics import exposition
@@ -38,11 +38,16 @@ async def admin_account(account: AccountDep) -> Row:
 AdminDep = Annotated[Row, Depends(admin_account)]
 
 
+async def read_cluster(svc: Services) -> cluster.Cluster:
+    # Every process beats as often as this one (the lease is one setting across the cluster).
+    return await cluster.read(svc.store, svc.dispatcher.keeper.interval, svc.dispatcher.queue)
+
+
 @router.get("/v1/admin/cluster")
 async def get_cluster(_admin: AdminDep, svc: ServicesDep) -> Response:
     """API processes and workers (host, slots or GPUs, models loaded, what each runs now, last
     heartbeat and whether it is alive), and the predictions waiting per model version."""
-    now = await cluster.read(svc.store, svc.dispatcher.queue)
+    now = await read_cluster(svc)
     return json_response(now.as_json())
 
 
@@ -58,7 +63,7 @@ async def metrics(request: Request, svc: ServicesDep) -> Response:
                 "/metrics needs the admin token or the metrics_token setting as a bearer token.",
             )
         await admin_account(await current_account(request, svc))
-    now = await cluster.read(svc.store, svc.dispatcher.queue)
+    now = await read_cluster(svc)
     statuses = await svc.store.count_predictions()
     body, content_type = exposition(now, statuses, request.headers.get("accept", ""))
     return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
