@@ -463,6 +463,21 @@ class Store:
             .values(**fields)
         )
 
+    async def claim_webhook_attempt(
+        self, delivery_id: str, due: datetime, hold_until: datetime
+    ) -> bool:
+        """Take the next attempt of a delivery, so that one process sends it: applies only if
+        the attempt is still due as `due` said (nobody else took it meanwhile). Until the
+        outcome is stored, the attempt is held; a process that dies holding it leaves it to
+        be sent again after `hold_until`, with the same webhook-id."""
+        taken = await self._write(
+            webhook_deliveries.update()
+            .where(webhook_deliveries.c.id == delivery_id)
+            .where(webhook_deliveries.c.next_attempt_at == due)
+            .values(next_attempt_at=hold_until)
+        )
+        return bool(taken)
+
     async def prune_webhook_deliveries(self, before: datetime) -> int:
         """Forget deliveries that are done (delivered or given up) and older than `before`."""
         return await self._write(

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+ATTEMPT_HOLD = 60.0  # seconds an attempt is held by the process sending it
+
 Render = Callable[["Row"], dict[str, Any]]
 SecretFor = Callable[[str], Awaitable[str | None]]
 
@@ -233,6 +235,11 @@ class WebhookSender:
                     break  # a later scan takes it up again; nothing waits in memory that long
                 if wait > 0:
                     await asyncio.sleep(wait)
+                hold = utcnow() + timedelta(seconds=ATTEMPT_HOLD)
+                if not await self.store.claim_webhook_attempt(
+                    delivery_id, row["next_attempt_at"], hold
+                ):
+                    break  # another process sends this attempt
                 body = row["body"].encode()
                 error = await self._post(row["account_id"], row["url"], body, row["id"])
                 changes = self._outcome(row, error)
