@@ -71,10 +71,16 @@ class ThrowAwayDatabase:
         """A real outage of this database: no new connections, and the open ones cut."""
         with connect() as admin:
             admin.execute(f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS false')
-            admin.execute(
+        self.cut_connections()
+
+    def cut_connections(self) -> int:
+        """End every open connection to this database (as a server restart does); how many."""
+        with connect() as admin:
+            cut = admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
                 [self.name],
-            )
+            ).fetchall()
+        return len(cut)
 
     def allow_connections(self) -> None:
         with connect() as admin:

@@ -7,8 +7,8 @@ batch fails, its jobs are retried one by one so that only the faulty one sees th
 
 The database is SQLite or PostgreSQL (through psycopg 3). When it cannot be reached, or is too
 busy to answer, every read and write fails with `StoreUnavailable` (the API answers 503); the
-connection pool checks a PostgreSQL connection before handing it out, so Pier reconnects by
-itself once the database is back.
+connection pool checks a PostgreSQL connection that sat idle before handing it out, and starts
+afresh after a lost connection, so Pier reconnects by itself once the database is back.
 """
 
 from __future__ import annotations
@@ -75,8 +75,8 @@ def create_engine(url: str, **options: Any) -> sa.Engine:
     from pier.store import postgresql  # psycopg is imported only when it is used
 
     connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": CONNECT_TIMEOUT}
-    engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args, **options)
-    sa.event.listen(engine, "connect", postgresql.on_connect)
+    engine = sa.create_engine(parsed, connect_args=connect_args, **options)
+    postgresql.set_up(engine)
     return engine
 
 

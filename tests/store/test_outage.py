@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from pier.store import postgresql
 from tests.conftest import running_pier
 from tests.postgres import ThrowAwayDatabase, postgres_or_skip
 
@@ -57,3 +58,18 @@ async def test_requests_answer_503_while_postgresql_is_gone_and_work_again_after
         assert [p["input"]["text"] for p in listed] == ["after", "before"]  # nothing half-done
         files = (await pier.client.get("/v1/files")).json()["results"]
         assert files == []
+
+
+async def test_connections_cut_while_idle_are_replaced_before_they_are_used(
+    tmp_path: Path, own_database: ThrowAwayDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every connection counts as idle long enough to be checked (by default: after a second).
+    monkeypatch.setattr(postgresql, "TRUSTED_IDLE_SECONDS", 0.0)
+    async with running_pier(tmp_path, database=str(own_database)) as pier:
+        await pier.add_fixture("t/hello", "hello_world.py")
+        first = await pier.create("t/hello", {"text": "one"}, wait=30)
+        assert first.json()["status"] == "succeeded", first.text
+        assert own_database.cut_connections() > 0  # the pool held some open
+        second = await pier.create("t/hello", {"text": "two"}, wait=30)
+        assert second.status_code == 201 and second.json()["status"] == "succeeded", second.text
+        assert (await pier.client.get(f"/v1/predictions/{first.json()['id']}")).status_code == 200
