@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pier.dispatch import Live
 from pier.jobs import Status
 from pier.store import Row
 from pier.stream import stream_url
@@ -44,9 +43,11 @@ def prediction(row: Row, base_url: str, queue: dict[str, Any] | None = None) -> 
     return body
 
 
-def waiting_prediction(live: Live, base_url: str, queue: dict[str, Any] | None) -> dict[str, Any]:
-    """A `Prefer: wait` reply that ran out of time: `starting` with no output (clients poll)."""
-    body = prediction(live.row, base_url, queue)
+def waiting_prediction(row: Row, base_url: str, queue: dict[str, Any] | None) -> dict[str, Any]:
+    """A `Prefer: wait` reply that ran out of time: `starting` with no output, whatever the
+    prediction's phase (the official clients take any other status as the end, and poll only
+    after `starting`)."""
+    body = prediction(row, base_url, queue)
     body.update(status=Status.STARTING, output=None)
     return body
 

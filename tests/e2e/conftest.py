@@ -27,9 +27,10 @@ class Server:
     login_link: str = ""
     output: list[str] = field(default_factory=list)
     token: str = TOKEN
+    env: dict[str, str] = field(default_factory=dict)  # settings beyond the defaults
 
     def start(self, *extra: str, timeout: float = 60.0) -> Server:
-        env = dict(os.environ, PIER_ADMIN_TOKEN=TOKEN, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, **self.env, PIER_ADMIN_TOKEN=TOKEN, PYTHONUNBUFFERED="1")
         self.output = []
         self.process = subprocess.Popen(
             [
@@ -105,3 +106,31 @@ def server_factory(tmp_path: Path) -> Iterator[type[Server]]:
 @pytest.fixture
 def server(server_factory: type[Server], tmp_path: Path) -> Server:
     return server_factory(tmp_path / "data").start()
+
+
+class Worker:
+    """A `pier worker` subprocess with the same settings as an API server."""
+
+    def __init__(self, server: Server, data_dir: Path, *extra: str) -> None:
+        env = dict(
+            os.environ,
+            **server.env,
+            PIER_PUBLIC_URL=server.url,
+            PIER_DATA_DIR=str(data_dir),
+            PYTHONUNBUFFERED="1",
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pier.cli.main", "worker", *extra],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -15,10 +16,13 @@ from PIL import Image
 from replicate.exceptions import ModelError, ReplicateError
 
 from tests.conftest import BUILTIN, model_dir
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import Server, Worker
+from tests.postgres import ThrowAwayDatabase, postgres_or_skip
+from tests.queue.conftest import redis_url_or_skip
 
 
 def add(server: Server, directory: Path, name: str) -> str:
+    env = dict(os.environ, **server.env)
     done = subprocess.run(
         [
             sys.executable,
@@ -35,23 +39,48 @@ def add(server: Server, directory: Path, name: str) -> str:
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     )
     return done.stdout.strip().split(":")[1].split()[0]
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[replicate.Client]:
+@pytest.fixture(scope="module", params=["embedded", "cluster"])
+def client(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[replicate.Client]:
+    """Embedded: `pier serve` alone. Cluster: an API process that runs no models, on
+    PostgreSQL, Redis and S3, with a `pier worker` beside it running every prediction."""
     tmp = tmp_path_factory.mktemp("client")
-    server = Server(tmp / "data").start("--no-builtin-models")
+    server = Server(tmp / "data")
+    extra = ["--no-builtin-models"]
+    cleanup: list[Callable[[], None]] = []
+    if request.param == "cluster":
+        postgres_or_skip()
+        database = ThrowAwayDatabase("pier_e2e")
+        cleanup.append(database.drop)
+        s3 = request.getfixturevalue("s3_server")
+        server.env = {
+            "PIER_DATABASE": str(database),
+            "PIER_QUEUE": redis_url_or_skip(),
+            "PIER_FILES": f"s3://{s3.new_bucket()}/pier",
+            **s3.env,
+        }
+        extra += ["--workers", "0"]
+    server.start(*extra)
     try:
         for slug in ("echo", "stream-words", "slow", "image-filter"):
             add(server, BUILTIN / slug, f"pier/{slug}")
         add(server, model_dir(tmp, "exc_in_predict.py"), "test/fails")
+        if request.param == "cluster":
+            worker = Worker(server, tmp / "worker", "--slots", "2")
+            cleanup.append(worker.stop)
         client = replicate.Client(api_token=server.token, base_url=server.url)
         client.pier_server = server  # type: ignore[attr-defined]
         yield client
         client._client.close()
     finally:
+        for step in reversed(cleanup):
+            step()
         server.stop()
 
 

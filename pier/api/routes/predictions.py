@@ -24,6 +24,7 @@ from pier.dispatch import Live
 from pier.dispatch.pool import file_fields
 from pier.dispatch.rows import new_prediction
 from pier.files import DATA_URI_INLINE_CHARS, FileError, decode_data_uri, public_url
+from pier.jobs import Status
 from pier.sdk.validate import InvalidField, format_invalid_fields, validate_input
 from pier.store import Row
 from pier.webhooks import TargetRefused, check_events, check_url
@@ -191,14 +192,18 @@ async def _create(request: Request, svc: ServicesDep, account: Row, model: Row |
     if wait is not None:
         headers["Preference-Applied"] = f"wait={wait}"
     if live is None:  # queued for whichever process claims it: follow it in the store
-        if wait is not None:
-            row = await svc.dispatcher.wait_stored(row["id"], max(0.5, wait - 0.25)) or row
-        return json_response(await _render(svc, row), 201, headers)
+        if wait is None:
+            return json_response(await _render(svc, row), 201, headers)
+        row = await svc.dispatcher.wait_stored(row["id"], max(0.5, wait - 0.25)) or row
+        if Status(row["status"]).terminal:
+            return json_response(await _render(svc, row), 201, headers)
+        queue = await svc.dispatcher.queue_info_stored(row)
+        return json_response(serialize.waiting_prediction(row, svc.base_url, queue), 201, headers)
     if wait is not None:
         finished = await svc.dispatcher.wait(live, max(0.5, wait - 0.25))
         if not finished:
             body_out = serialize.waiting_prediction(
-                live, svc.base_url, await svc.dispatcher.queue_info(live)
+                live.row, svc.base_url, await svc.dispatcher.queue_info(live)
             )
             return json_response(body_out, 201, headers)
     return json_response(await _render(svc, live.row, live), 201, headers)
