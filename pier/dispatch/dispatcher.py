@@ -21,6 +21,7 @@ import logging
 import os
 import secrets
 import socket
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -34,6 +35,8 @@ from pier.logtail import LogTail
 from pier.queue import Feed, JobQueue, open_feed, open_queue
 from pier.settings import Settings
 from pier.store import Row, Store
+from pier.store.cache import LRU
+from pier.store.store import CACHE_ENTRIES
 from pier.util import utcnow
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,7 @@ log = logging.getLogger(__name__)
 INTERRUPTED = "Pier stopped while this prediction was running, so it did not finish. Run it again."
 FLUSH_INTERVAL = 0.5
 STORE_RECHECK = 1.0  # seconds between store reads while waiting for a job run elsewhere
+RUN_TIME_TTL = 5.0  # seconds a version's recent run time is reused for wait estimates
 
 
 class Dispatcher:
@@ -77,6 +81,7 @@ class Dispatcher:
         self.completed_webhook: Callable[[Row], Row | None] = lambda row: None
         self.keeper = Keeper(self)
         self._waiters: dict[str, set[asyncio.Event]] = {}
+        self._run_times: LRU[str, tuple[float, float | None]] = LRU(CACHE_ENTRIES)
         self._flusher: asyncio.Task[None] | None = None
 
     @property
@@ -314,13 +319,27 @@ class Dispatcher:
         index = await self.queue.position(str(row["version"]), row["id"])
         if index is None:
             return None
-        running = await self.store.running_count(str(row["version"]))
+        version = str(row["version"])
+        running = await self.store.running_count(version)
         return {
             "position": index + 1,
             "ahead": index + running,
             "phase": Phase.QUEUED.value,
-            "estimated_wait": None,
+            "estimated_wait": await self._estimate(version, index, running),
         }
+
+    async def _estimate(self, version: str, index: int, running: int) -> float | None:
+        """Seconds until a job `index` places back starts: the jobs ahead at the version's recent
+        run time, shared among as many as run at once now (at least one)."""
+        now = time.monotonic()
+        cached = self._run_times.get(version)
+        if cached is None or cached[0] < now:
+            cached = (now + RUN_TIME_TTL, await self.store.recent_run_time(version))
+            self._run_times.put(version, cached)
+        average = cached[1]
+        if average is None:
+            return None
+        return round(average * (index + running) / max(1, running), 3)
 
     # -- recording ---------------------------------------------------------------------------
     def notify(self, live: Live) -> None:

@@ -177,6 +177,15 @@ def running_count(version_id: str) -> sa.Select[Any]:
     )
 
 
+def recent_metrics(version_id: str, limit: int) -> sa.Select[Any]:
+    return (
+        sa.select(predictions.c.metrics)
+        .where(predictions.c.version == version_id, predictions.c.status == "succeeded")
+        .order_by(predictions.c.completed_at.desc())
+        .limit(limit)
+    )
+
+
 def heartbeat(row: Row) -> tuple[Write, Write]:
     """(update, insert) of a process's row: the insert is for its first beat."""
     fields = {k: v for k, v in row.items() if k != "id"}

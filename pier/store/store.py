@@ -541,6 +541,17 @@ class Store:
 
         return await self.db.read(run)
 
+    async def recent_run_time(self, version_id: str, limit: int = 20) -> float | None:
+        """The mean run time of a version's latest successful predictions, or None."""
+        rows = await self._all(jobs.recent_metrics(version_id, limit))
+        times = [
+            float(r["metrics"]["predict_time"])
+            for r in rows
+            if isinstance(r["metrics"], dict)
+            and isinstance(r["metrics"].get("predict_time"), int | float)
+        ]
+        return sum(times) / len(times) if times else None
+
     async def heartbeat(self, row: Row) -> None:
         update, insert = jobs.heartbeat(row)
         if not await self._write(update):
