@@ -130,3 +130,57 @@ async def test_a_killed_worker_fails_its_running_prediction_once_its_lease_runs_
         if second.poll() is None:
             second.kill()
     assert (await api.wait_done(waiting, timeout=5))["output"] == "hello again"
+
+
+HELD_SETUP = """
+import os, time
+from cog import BasePredictor
+
+
+class Predictor(BasePredictor):
+    def setup(self) -> None:
+        while os.path.exists({hold!r}):
+            time.sleep(0.05)
+
+    def predict(self, text: str = "x") -> str:
+        return "set up, then " + text
+"""
+
+
+async def test_a_job_taken_but_not_started_by_a_killed_worker_goes_to_another(
+    api: Pier, tmp_path: Path
+) -> None:
+    hold = tmp_path / "hold"
+    hold.touch()
+    model = tmp_path / "held-setup"
+    model.mkdir()
+    (model / "predict.py").write_text(HELD_SETUP.format(hold=str(hold)))
+    (model / "cog.yaml").write_text(
+        'build:\n  python_version: "3.11"\npredict: "predict.py:Predictor"\n'
+    )
+    await api.add_model("t/held", model)
+    env = dict(os.environ, **worker_env(tmp_path, api))
+    command = [sys.executable, "-m", "pier.cli.main", "worker"]
+    first = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        prediction = (await api.create("t/held", {"text": "moved"})).json()["id"]
+        deadline = time.monotonic() + 60
+        while True:  # the first worker has taken it and is setting the model up
+            view = (await api.client.get(f"/v1/predictions/{prediction}")).json()
+            if (view.get("queue") or {}).get("phase") == "booting":
+                break
+            assert time.monotonic() < deadline, view
+            await asyncio.sleep(0.05)
+        os.killpg(first.pid, signal.SIGKILL)  # the worker and its model process
+        first.wait()
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+    hold.unlink()
+    second = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    try:
+        ended = await api.wait_done(prediction, timeout=60)
+        assert (ended["status"], ended["output"]) == ("succeeded", "set up, then moved")
+    finally:
+        second.send_signal(signal.SIGINT)
+        second.wait(timeout=30)
