@@ -14,8 +14,9 @@ from tests.conftest import Pier, model_dir, query_database, running_pier
 
 
 def stored_secret(pier: Pier, prediction_id: str) -> Any:
-    """The prediction's `secret_input` column as the database holds it."""
-    sql = "SELECT secret_input FROM predictions WHERE id = :id"
+    """The prediction's `secret_input` column as the database holds it: its JSON text, or None
+    for SQL NULL (a JSON `null` would be the text 'null')."""
+    sql = "SELECT CAST(secret_input AS TEXT) FROM predictions WHERE id = :id"
     [(value,)] = query_database(pier.services.settings, sql, id=prediction_id)
     return value
 
@@ -23,7 +24,7 @@ def stored_secret(pier: Pier, prediction_id: str) -> Any:
 async def secret_once_ended(pier: Pier, prediction_id: str) -> Any:
     """`secret_input` as stored with the prediction's final status (an API client may hear of
     the end a moment before the final write commits)."""
-    sql = "SELECT status, secret_input FROM predictions WHERE id = :id"
+    sql = "SELECT status, CAST(secret_input AS TEXT) FROM predictions WHERE id = :id"
     deadline = time.monotonic() + 10
     while True:
         [(status, value)] = query_database(pier.services.settings, sql, id=prediction_id)
