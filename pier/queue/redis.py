@@ -4,10 +4,15 @@ A claim is an XREADGROUP delivery; an ack retires it (XACK, then XDEL so streams
 A delivery that nobody acknowledges within `reclaim_after` seconds (its worker died between
 claiming and finishing) is handed to the next claimer with XAUTOCLAIM; the store, not the queue,
 decides whether a job still needs running, so a second delivery never runs a job twice.
+
+A blocking read waits at most `MAX_BLOCK` seconds at a time, and the client waits `READ_TIMEOUT`
+for any reply: longer than a read blocks (else every empty wait would end as a timeout and look
+like an outage), short enough that a Redis that went silent is noticed.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +21,9 @@ from redis.exceptions import RedisError, ResponseError
 
 from pier.queue import keys
 from pier.queue.base import Claim, QueueUnavailable
+
+MAX_BLOCK = 10.0  # seconds one XREADGROUP blocks; a longer claim reads again
+READ_TIMEOUT = MAX_BLOCK + 5.0  # seconds the client waits for any reply
 
 # Remove a queued job only if the group has not delivered it yet: atomically, so a worker
 # cannot claim it between the check and the delete.
@@ -41,6 +49,9 @@ return 1
 """
 
 
+DEPTH_LIMIT = 100_000  # depth is counted up to this many waiting jobs
+
+
 def _after(entry: str) -> str:
     """The stream id just after `entry`, for exclusive ranges."""
     ms, _, seq = entry.partition("-")
@@ -54,7 +65,7 @@ class RedisQueue:
         self.url = url
         self.reclaim_after = reclaim_after
         self.redis: aioredis.Redis = aioredis.Redis.from_url(
-            url, decode_responses=True, health_check_interval=10
+            url, decode_responses=True, health_check_interval=10, socket_timeout=READ_TIMEOUT
         )
         self._groups: set[str] = set()
         self._held: list[Claim] = []  # extra deliveries of a multi-stream read, served next
@@ -97,31 +108,35 @@ class RedisQueue:
         for index, held in enumerate(self._held):
             if held.pool in pools:
                 return self._held.pop(index)
-        for pool in pools:
-            await self._group(pool)
-            found = await self._reclaim(pool, consumer)
-            if found is not None:
-                return found
-        block = max(1, int(timeout * 1000)) if timeout > 0 else None
-        reply = await self._call(
-            self.redis.xreadgroup(
-                keys.GROUP,
-                consumer,
-                {keys.stream(pool): ">" for pool in pools},
-                count=1,
-                block=block,
+        deadline = time.monotonic() + timeout
+        while True:
+            for pool in pools:
+                await self._group(pool)
+                found = await self._reclaim(pool, consumer)
+                if found is not None:
+                    return found
+            left = deadline - time.monotonic()
+            block = max(1, int(min(left, MAX_BLOCK) * 1000)) if left > 0 else None
+            reply = await self._call(
+                self.redis.xreadgroup(
+                    keys.GROUP,
+                    consumer,
+                    {keys.stream(pool): ">" for pool in pools},
+                    count=1,
+                    block=block,
+                )
             )
-        )
-        claims = [
-            Claim(stream.removeprefix(keys.stream("")), fields["job"], entry)
-            for stream, entries in reply or []
-            for entry, fields in entries
-            if fields
-        ]
-        if not claims:
-            return None
-        self._held.extend(claims[1:])
-        return claims[0]
+            claims = [
+                Claim(stream.removeprefix(keys.stream("")), fields["job"], entry)
+                for stream, entries in reply or []
+                for entry, fields in entries
+                if fields
+            ]
+            if claims:
+                self._held.extend(claims[1:])
+                return claims[0]
+            if left <= MAX_BLOCK:
+                return None
 
     async def _reclaim(self, pool: str, consumer: str) -> Claim | None:
         reply = await self._call(
@@ -179,10 +194,12 @@ class RedisQueue:
         return max(0, len(before) - 1)
 
     async def depth(self, pool: str) -> int:
-        last, lag = await self._last_delivered(pool)
-        if lag >= 0:
-            return lag
-        waiting = await self._call(self.redis.xrange(keys.stream(pool), _after(last), "+"))
+        # Counted, not read from the group's `lag`: after deletions (acks delete entries) Redis
+        # may report a lag that is no longer true.
+        last, _ = await self._last_delivered(pool)
+        waiting = await self._call(
+            self.redis.xrange(keys.stream(pool), _after(last), "+", count=DEPTH_LIMIT)
+        )
         return len(waiting)
 
 

@@ -7,6 +7,7 @@ until Shutdown or until the parent goes away. All it writes to fds 1/2 becomes L
 from __future__ import annotations
 
 import argparse
+import contextlib
 import faulthandler
 import fcntl
 import inspect
@@ -277,6 +278,20 @@ class Child:
         self.channel.send(m.Output(pid, value))
 
 
+def die_with_parent() -> None:
+    """Ask Linux to kill this process when the worker that started it dies, even by SIGKILL,
+    so a killed worker leaves no model process running a prediction nobody will collect."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() == 1:  # the parent died before the request took hold
+        os._exit(1)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pier.runner.child")
     parser.add_argument("--fd", type=int, required=True)
@@ -285,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ref", required=True)
     parser.add_argument("--mode", choices=["predict", "train"], default="predict")
     args = parser.parse_args(argv)
+    die_with_parent()
     forget_runner_path()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.set_inheritable(args.fd, False)

@@ -44,6 +44,21 @@ def worker_env(tmp_path: Path, api: Pier) -> dict[str, str]:
     }
 
 
+def model_processes(tmp_path: Path) -> list[int]:
+    """Model processes whose command line mentions this test's folder."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if "pier.runner.child" in command and str(tmp_path) in command:
+            found.append(int(entry.name))
+    return found
+
+
 async def start_worker(exits: AsyncExitStack, tmp_path: Path, api: Pier, **options: object):
     env = worker_env(tmp_path, api)
     settings = settings_for(
@@ -111,9 +126,14 @@ async def test_a_killed_worker_fails_its_running_prediction_once_its_lease_runs_
     try:
         prediction = (await api.create("t/sleep", {"sleep": 60})).json()["id"]
         await wait_status(api, prediction, "processing", timeout=60)
+        assert model_processes(tmp_path)  # the worker's model process runs the prediction
         first.send_signal(signal.SIGKILL)
         first.wait()
         killed_at = time.monotonic()
+        deadline = time.monotonic() + 10
+        while model_processes(tmp_path):  # it dies with its worker
+            assert time.monotonic() < deadline, "the model process outlived its worker"
+            await asyncio.sleep(0.05)
         ended = await api.wait_done(prediction, timeout=30)
         assert ended["status"] == "failed"
         assert "stopped answering" in ended["error"]
