@@ -7,7 +7,9 @@ import time
 
 import pytest
 
+from pier.dispatch.pool import CLAIM_WAIT
 from pier.queue import JobQueue, QueueUnavailable, open_queue
+from pier.queue import redis as redis_queue
 from pier.queue.redis import RedisQueue
 
 from .conftest import redis_url_or_skip
@@ -66,6 +68,34 @@ async def test_a_claim_with_nothing_to_do_returns_none_after_its_timeout(queue: 
     started = time.monotonic()
     assert await queue.claim(["empty"], "w", 0.2) is None
     assert 0.15 <= time.monotonic() - started < 5.0
+
+
+async def test_a_slot_waiting_on_an_empty_redis_queue_sees_no_outage() -> None:
+    # A slot's claim blocks CLAIM_WAIT seconds; the client must wait longer than that for
+    # Redis's empty answer, or every idle wait ends as a read timeout, reported as an outage.
+    queue = RedisQueue(redis_url_or_skip())
+    try:
+        assert await queue.claim(["idle"], "w", CLAIM_WAIT) is None
+    finally:
+        await queue.close()
+
+
+async def test_a_redis_claim_longer_than_one_blocking_read_reads_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(redis_queue, "MAX_BLOCK", 0.2)
+    queue = RedisQueue(redis_url_or_skip())
+    try:
+        started = time.monotonic()
+        assert await queue.claim(["R"], "w", 0.7) is None
+        assert 0.6 <= time.monotonic() - started < 5.0
+        waiting = asyncio.create_task(queue.claim(["R"], "w", 3.0))
+        await asyncio.sleep(0.5)  # past the first read
+        await queue.put("R", "late")
+        claim = await asyncio.wait_for(waiting, 5.0)
+        assert claim is not None and claim.job_id == "late"
+    finally:
+        await queue.close()
 
 
 async def test_two_claimers_never_get_the_same_job(queue: JobQueue) -> None:
