@@ -149,12 +149,12 @@ def postgres_database() -> Iterator[ThrowAwayDatabase]:
 
 @pytest.fixture(params=DATABASES)
 def database(request: pytest.FixtureRequest) -> str:
-    """The `database` setting: "" (SQLite at DATA_DIR/pier.db), or a fresh schema of this test
-    session's PostgreSQL database."""
+    """The `database` setting: "" (SQLite at DATA_DIR/pier.db), or the emptied schema of this
+    test session's PostgreSQL database."""
     if request.param == "sqlite":
         return ""
     server: ThrowAwayDatabase = request.getfixturevalue("postgres_database")
-    return server.new_schema()
+    return server.emptied_schema()
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
-"""A real PostgreSQL for the tests: a throw-away database per test session, a fresh schema in it
-per test (a schema costs a few milliseconds, a database far more).
+"""A real PostgreSQL for the tests: a throw-away database per test session, holding one schema
+that each test gets emptied, and fresh schemas for tests that need one of their own (a schema
+costs a few milliseconds, migrating it a tenth of a second, a database far more).
 
 The server comes from PIER_TEST_POSTGRES (default: the local one, user postgres). Without one the
 PostgreSQL cases are skipped with the reason, except under CI=true, where it is a failure. Each
@@ -16,6 +17,9 @@ import uuid
 import psycopg
 import pytest
 import sqlalchemy as sa
+
+from pier.store import migrate
+from pier.store.tables import metadata
 
 POSTGRES_URL = os.environ.get("PIER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 AWAY_FROM_UTC = "Asia/Kathmandu"  # UTC+05:45
@@ -50,6 +54,7 @@ class ThrowAwayDatabase:
         self.name = f"{prefix}_{uuid.uuid4().hex[:12]}"
         self.url = sa.make_url(POSTGRES_URL).set(database=self.name)
         self._schemas = itertools.count()
+        self._shared: str | None = None
         with connect() as admin:
             admin.execute(f'CREATE DATABASE "{self.name}"')
             admin.execute(f"ALTER DATABASE \"{self.name}\" SET timezone = '{AWAY_FROM_UTC}'")
@@ -66,6 +71,24 @@ class ThrowAwayDatabase:
             conn.execute(f"CREATE SCHEMA {schema}")
         url = self.url.update_query_dict({"options": f"-csearch_path={schema}"})
         return _conninfo(url)
+
+    def emptied_schema(self) -> str:
+        """A `database` setting for this session's shared schema, every table emptied: as good
+        as a fresh schema for a test, and ten times cheaper than migrating one."""
+        tables = [table.name for table in reversed(metadata.sorted_tables)]  # children first
+        if self._shared is not None:
+            with connect(self._shared) as conn, conn.transaction():
+                present = conn.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+                ).fetchall()
+                if {name for (name,) in present} >= set(tables):
+                    for name in tables:
+                        conn.execute(f'DELETE FROM "{name}"')
+                    return self._shared
+        # the first test, or the one after a test that damaged the schema on purpose
+        self._shared = self.new_schema()
+        migrate.upgrade(self._shared)
+        return self._shared
 
     def refuse_connections(self) -> None:
         """A real outage of this database: no new connections, and the open ones cut."""
