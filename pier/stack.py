@@ -19,8 +19,9 @@ from pier.api import serialize
 from pier.blobs import open_blobs
 from pier.dispatch import Dispatcher
 from pier.files import FileStore, InputFetcher
+from pier.jobs import PredictionRecord
 from pier.settings import Settings
-from pier.store import Row, Store
+from pier.store import Store
 from pier.webhooks import WebhookSender
 from pier.webhooks import client as webhook_client
 
@@ -83,7 +84,7 @@ async def running(stack: Stack) -> AsyncIterator[Stack]:
 def _webhook_sender(settings: Settings, store: Store, dispatcher: Dispatcher) -> WebhookSender:
     """Webhooks go out in the background; each body is the prediction as GET shows it."""
 
-    def render(row: Row) -> dict[str, Any]:
+    def render(row: PredictionRecord) -> dict[str, Any]:
         # Webhooks go out once a prediction has started, so there is no queue to describe.
         return serialize.prediction(row, settings.base_url, None)
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pier.jobs import Status
+from pier.jobs import PredictionRecord, Status
 from pier.store import Row
 from pier.stream import stream_url
 from pier.util import isoformat
 
 
-def prediction(row: Row, base_url: str, queue: dict[str, Any] | None = None) -> dict[str, Any]:
+def prediction(
+    row: PredictionRecord, base_url: str, queue: dict[str, Any] | None = None
+) -> dict[str, Any]:
     pid = row["id"]
     api = f"{base_url}/v1/predictions/{pid}"
     body = {
@@ -43,7 +45,9 @@ def prediction(row: Row, base_url: str, queue: dict[str, Any] | None = None) -> 
     return body
 
 
-def waiting_prediction(row: Row, base_url: str, queue: dict[str, Any] | None) -> dict[str, Any]:
+def waiting_prediction(
+    row: PredictionRecord, base_url: str, queue: dict[str, Any] | None
+) -> dict[str, Any]:
     """A `Prefer: wait` reply that ran out of time: `starting` with no output, whatever the
     prediction's phase (the official clients take any other status as the end, and poll only
     after `starting`)."""
@@ -65,7 +69,7 @@ def model(
     row: Row,
     base_url: str,
     latest: Row | None,
-    example: Row | None,
+    example: PredictionRecord | None,
 ) -> dict[str, Any]:
     owner, name = row["owner"], row["name"]
     cover = f"{base_url}/covers/{row['id']}" if row.get("cover_image") else None

@@ -24,13 +24,13 @@ import socket
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from pier.dispatch.keeper import Keeper
 from pier.dispatch.live import Live
 from pier.dispatch.pool import VersionPool
 from pier.files import FileStore, InputFetcher
-from pier.jobs import Phase, Status
+from pier.jobs import Phase, PredictionRecord, Status
 from pier.logtail import LogTail
 from pier.queue import Feed, JobQueue, open_feed, open_queue
 from pier.settings import Settings
@@ -78,7 +78,7 @@ class Dispatcher:
         self.pools: dict[str, VersionPool] = {}
         self.listeners: list[Callable[[Live], None]] = []
         # The `completed` webhook of a prediction that ends, written with its final state.
-        self.completed_webhook: Callable[[Row], Row | None] = lambda row: None
+        self.completed_webhook: Callable[[PredictionRecord], Row | None] = lambda row: None
         self.keeper = Keeper(self)
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._run_times: LRU[str, tuple[float, float | None]] = LRU(CACHE_ENTRIES)
@@ -144,17 +144,17 @@ class Dispatcher:
                     secret_input=None,
                 )
                 continue
-            row.update(worker_id=None, lease_expires_at=None)
+            row.update({"worker_id": None, "lease_expires_at": None})
             await self._enqueue(Live(row=row, version=version))
 
-    async def fail_stored(self, row: Row, **fields: Any) -> None:
+    async def fail_stored(self, row: PredictionRecord, **fields: Any) -> None:
         """End a prediction that is only in the store, with its `completed` webhook."""
-        row.update(fields)
+        row.update(fields)  # type: ignore[typeddict-item]
         await self.store.finish_prediction(row["id"], fields, [], self.completed_webhook(row))
         await self.feed.publish("done", row["id"])
 
     # -- accepting ---------------------------------------------------------------------------
-    async def submit(self, row: Row, version: Row) -> Live | None:
+    async def submit(self, row: PredictionRecord, version: Row) -> Live | None:
         """Record a new job and queue it; returns once the record is durable.
 
         In process, the job is queued while its insert commits (every later write of it is
@@ -216,7 +216,7 @@ class Dispatcher:
         now = utcnow()
         if not await self.store.take_lease(job_id, self.process_id, now + self.lease, now):
             return None
-        row.update(worker_id=self.process_id, lease_expires_at=now + self.lease)
+        row.update({"worker_id": self.process_id, "lease_expires_at": now + self.lease})
         live = Live(row=row, version=version)
         live.logs = LogTail(self.settings.max_log_bytes, row.get("logs") or "")
         self.live[job_id] = live
@@ -238,7 +238,7 @@ class Dispatcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(live.done.wait(), self.settings.cancel_grace + 2)
 
-    async def cancel_stored(self, row: Row) -> Row:
+    async def cancel_stored(self, row: PredictionRecord) -> PredictionRecord:
         """Cancel a job this process does not run: at once if nobody has taken it yet, else by
         telling the process that runs it. Returns the record as it then stands."""
         job_id = row["id"]
@@ -247,19 +247,18 @@ class Dispatcher:
         await self.store.request_cancel(job_id, utcnow())
         if row["status"] == Status.STARTING.value and row.get("worker_id") is None:
             now = utcnow()
-            fields = {
+            fields: dict[str, Any] = {
                 "status": Status.CANCELED.value,
                 "completed_at": now,
                 "started_at": now,
                 "secret_input": None,
                 "metrics": _end_metrics(row, now, Status.CANCELED),
             }
-            if await self.store.cancel_waiting(
-                job_id, fields, self.completed_webhook({**row, **fields})
-            ):
+            canceled = cast("PredictionRecord", {**row, **fields})
+            if await self.store.cancel_waiting(job_id, fields, self.completed_webhook(canceled)):
                 await self.queue.remove(str(row["version"]), job_id)
                 await self.feed.publish("done", job_id)
-                return {**row, **fields}
+                return canceled
         await self.feed.publish("cancel", job_id)
         ended = await self.wait_stored(job_id, self.settings.cancel_grace + 2)
         return ended or row
@@ -271,7 +270,7 @@ class Dispatcher:
             return False
         return True
 
-    async def wait_stored(self, job_id: str, timeout: float) -> Row | None:
+    async def wait_stored(self, job_id: str, timeout: float) -> PredictionRecord | None:
         """Wait for a job run by any process to end; its record, ended or as it last stood."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -310,7 +309,7 @@ class Dispatcher:
             return await self.queue_info_stored(live.row)
         return await pool.queue_info(live)
 
-    async def queue_info_stored(self, row: Row) -> dict[str, Any] | None:
+    async def queue_info_stored(self, row: PredictionRecord) -> dict[str, Any] | None:
         """Where a waiting job stands in the shared queue (for a job run elsewhere)."""
         if row["status"] != Status.STARTING.value:
             return None
@@ -417,7 +416,7 @@ class Dispatcher:
                 log.exception("flushing prediction state failed")
 
 
-def _end_metrics(row: Row, now: Any, status: Status) -> dict[str, Any]:
+def _end_metrics(row: PredictionRecord, now: Any, status: Status) -> dict[str, Any]:
     merged = dict(row.get("metrics") or {})
     started = row.get("started_at")
     merged["total_time"] = round((now - row["created_at"]).total_seconds(), 6)

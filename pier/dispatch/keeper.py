@@ -15,9 +15,9 @@ import logging
 import os
 import socket
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from pier.jobs import Status
+from pier.jobs import PredictionRecord, Status
 from pier.util import utcnow
 
 if TYPE_CHECKING:
@@ -92,10 +92,10 @@ class Keeper:
                 "id": live.id,
                 "version": live.version["id"],
                 "model": live.row.get("model"),
-                "since": live.row["started_at"].isoformat(),
+                "since": started.isoformat(),
             }
             for live in d.live.values()
-            if live.status is Status.PROCESSING and live.row.get("started_at")
+            if live.status is Status.PROCESSING and (started := live.row.get("started_at"))
         ]
         loaded = [
             {"version": key, "model": pool.model, "processes": pool.loaded}
@@ -123,14 +123,14 @@ class Keeper:
             if row.get("worker_id") == d.process_id and row["id"] in d.live:
                 continue  # ours, and we are alive: renewed next round
             if row["status"] == Status.PROCESSING.value:
-                fields = {
+                fields: dict[str, Any] = {
                     "status": Status.FAILED.value,
                     "error": LEASE_LOST.format(seconds=d.settings.lease_seconds),
                     "completed_at": now,
                     "secret_input": None,
                     "metrics": _ended_metrics(row, now),
                 }
-                webhook = d.completed_webhook({**row, **fields})
+                webhook = d.completed_webhook(cast("PredictionRecord", {**row, **fields}))
                 if await d.store.fail_expired(row["id"], now, fields, webhook):
                     log.warning("prediction %s lost its worker %s", row["id"], row["worker_id"])
                     await d.feed.publish("done", row["id"])
@@ -164,7 +164,7 @@ class Keeper:
                 d.pool_for(version)
 
 
-def _ended_metrics(row: dict[str, Any], now: datetime) -> dict[str, Any]:
+def _ended_metrics(row: PredictionRecord, now: datetime) -> dict[str, Any]:
     metrics = dict(row.get("metrics") or {})
     metrics["total_time"] = round((now - row["created_at"]).total_seconds(), 6)
     started = row.get("started_at") or now

@@ -11,14 +11,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from pier.jobs import TRANSITIONS, Phase, Status
+from pier.jobs import TRANSITIONS, Phase, PredictionRecord, Status
 from pier.logtail import LogTail
 from pier.store import Row
 
 
 @dataclass(eq=False)
 class Live:
-    row: Row
+    row: PredictionRecord
     version: Row
     phase: Phase = Phase.QUEUED
     done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -44,7 +44,8 @@ class Live:
         self.set(status=status.value, **fields)
 
     def set(self, **fields: Any) -> None:
-        self.row.update(fields)
+        # Partial updates name columns by keyword: unchecked, and left uncast on this hot path.
+        self.row.update(fields)  # type: ignore[typeddict-item]
         self.dirty.update(fields)
 
     def add_logs(self, text: str) -> bool:
@@ -64,6 +65,6 @@ class Live:
         return True
 
     def take_dirty(self) -> dict[str, Any]:
-        changed = {key: self.row[key] for key in self.dirty}
+        changed = {key: self.row[key] for key in self.dirty}  # type: ignore[literal-required]
         self.dirty.clear()
         return changed

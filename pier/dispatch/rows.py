@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pier.jobs import Status
+from pier.jobs import PredictionRecord, Status
 from pier.store import Row
 from pier.stream.events import new_stream_token
 from pier.util import new_id, utcnow
@@ -20,7 +20,7 @@ def new_prediction(
     source: str = "api",
     webhook: str | None = None,
     webhook_events_filter: list[str] | None = None,
-) -> Row:
+) -> PredictionRecord:
     return {
         "id": new_id(),
         "account_id": account_id,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -94,7 +94,7 @@ def unavailable(exc: BaseException, dialect: str) -> bool:
 
 
 # A statement, or a prepared statement with its parameters (no per-call statement building).
-Write = sa.Executable | tuple[sa.Executable, dict[str, Any]]
+Write = sa.Executable | tuple[sa.Executable, Mapping[str, Any]]
 
 
 @dataclass

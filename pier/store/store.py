@@ -13,10 +13,11 @@ import secrets
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
+from pier.jobs import PredictionRecord
 from pier.store import jobs, migrate
 from pier.store.cache import LRU
 from pier.store.engine import ThreadedEngine, Write
@@ -309,10 +310,10 @@ class Store:
         return await self._all(sa.select(versions))
 
     # -- predictions -------------------------------------------------------------------------
-    async def insert_prediction(self, row: Row) -> None:
+    async def insert_prediction(self, row: PredictionRecord) -> None:
         await self.queue_prediction_insert(row)
 
-    def queue_prediction_insert(self, row: Row) -> asyncio.Future[int]:
+    def queue_prediction_insert(self, row: PredictionRecord) -> asyncio.Future[int]:
         """Queue the insert of a new prediction (and its model's run count) without waiting."""
         return self.db.submit(
             (_INSERT_PREDICTION, row),
@@ -353,11 +354,13 @@ class Store:
             statements.append((_INSERT_WEBHOOK, webhook))
         await self._write(*statements)
 
-    async def get_prediction(self, prediction_id: str, account_id: str | None = None) -> Row | None:
+    async def get_prediction(
+        self, prediction_id: str, account_id: str | None = None
+    ) -> PredictionRecord | None:
         query = sa.select(predictions).where(predictions.c.id == prediction_id)
         if account_id is not None:
             query = query.where(predictions.c.account_id == account_id)
-        return await self._one(query)
+        return cast("PredictionRecord | None", await self._one(query))
 
     async def list_predictions(
         self,
@@ -365,7 +368,7 @@ class Store:
         before: tuple[datetime, str] | None,
         limit: int,
         model: str | None = None,
-    ) -> list[Row]:
+    ) -> list[PredictionRecord]:
         query = sa.select(predictions).where(predictions.c.account_id == account_id)
         if model:
             query = query.where(predictions.c.model == model)
@@ -374,15 +377,15 @@ class Store:
                 sa.tuple_(predictions.c.created_at, predictions.c.id) < sa.tuple_(*before)
             )
         order = (predictions.c.created_at.desc(), predictions.c.id.desc())
-        return await self._all(query.order_by(*order).limit(limit))
+        return cast("list[PredictionRecord]", await self._all(query.order_by(*order).limit(limit)))
 
-    async def predictions_with_status(self, *statuses: str) -> list[Row]:
+    async def predictions_with_status(self, *statuses: str) -> list[PredictionRecord]:
         query = (
             sa.select(predictions)
             .where(predictions.c.status.in_(statuses))
             .order_by(predictions.c.created_at, predictions.c.id)
         )
-        return await self._all(query)
+        return cast("list[PredictionRecord]", await self._all(query))
 
     async def forget_secrets(self, *statuses: str) -> int:
         """Clear the secret inputs of predictions in these (ended) statuses; how many."""
@@ -519,8 +522,8 @@ class Store:
     async def cancels_for(self, holder: str) -> list[str]:
         return [row["id"] for row in await self._all(jobs.cancels_for(holder))]
 
-    async def expired_jobs(self, now: datetime, limit: int = 100) -> list[Row]:
-        return await self._all(jobs.expired(now, limit))
+    async def expired_jobs(self, now: datetime, limit: int = 100) -> list[PredictionRecord]:
+        return cast("list[PredictionRecord]", await self._all(jobs.expired(now, limit)))
 
     async def fail_expired(
         self, job_id: str, now: datetime, fields: Mapping[str, Any], webhook: Row | None

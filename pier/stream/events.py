@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pier import logtail
-from pier.jobs import TERMINAL, Status
+from pier.jobs import TERMINAL, PredictionRecord, Status
 from pier.stream.sse import Event
 
 # Stream tokens of models whose output is files start with this, so that their stream URL is
@@ -60,7 +60,7 @@ class Cursor:
         return cls(outputs, logs, stage)
 
 
-def output_items(row: dict[str, Any]) -> list[Any]:
+def output_items(row: PredictionRecord) -> list[Any]:
     output = row.get("output")
     if isinstance(output, list):
         return output
@@ -88,7 +88,7 @@ def _strip_line_end(text: str) -> str:
     return text
 
 
-def next_events(row: dict[str, Any], cursor: Cursor) -> tuple[list[Event], Cursor]:
+def next_events(row: PredictionRecord, cursor: Cursor) -> tuple[list[Event], Cursor]:
     """The events a client at `cursor` has not seen yet, and where they leave it."""
     if cursor.stage == "done":
         return [], cursor
@@ -152,7 +152,7 @@ def new_stream_token(schema: dict[str, Any]) -> str:
     return FILE_TOKEN_PREFIX + token if outputs_files(schema) else token
 
 
-def stream_url(base_url: str, row: dict[str, Any]) -> str:
+def stream_url(base_url: str, row: PredictionRecord) -> str:
     token = str(row["stream_token"])
     path = FILE_PATH if token.startswith(FILE_TOKEN_PREFIX) else TEXT_PATH
     return f"{base_url}{path}/{row['id']}/{token}"

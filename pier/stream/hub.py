@@ -14,15 +14,15 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from pier.jobs import PredictionRecord
 from pier.stream.events import Cursor, next_events
 from pier.stream.sse import KEEPALIVE, comment, encode_all
 
 if TYPE_CHECKING:
     from pier.dispatch import Dispatcher, Live
 
-Row = dict[str, Any]
 STORE_POLL = 0.5  # seconds between reads of a prediction this process is not running
 
 
@@ -43,7 +43,7 @@ class _Signal:
         self.event = asyncio.Event()
         self.shared = {}
 
-    def pending(self, row: Row, cursor: Cursor) -> tuple[bytes, Cursor]:
+    def pending(self, row: PredictionRecord, cursor: Cursor) -> tuple[bytes, Cursor]:
         hit = self.shared.get(cursor)
         if hit is None:
             events, after = next_events(row, cursor)
@@ -56,7 +56,7 @@ class Source:
     """What a reader follows: the live row while this process runs the prediction."""
 
     prediction_id: str
-    row: Row
+    row: PredictionRecord
     live: bool
 
 
@@ -66,7 +66,7 @@ class StreamHub:
     def __init__(
         self,
         live: dict[str, Live],
-        load: Callable[[str], Awaitable[Row | None]],
+        load: Callable[[str], Awaitable[PredictionRecord | None]],
     ) -> None:
         self._live = live
         self._load = load
@@ -119,7 +119,9 @@ class StreamHub:
             if signal.readers == 0 and self._signals.get(source.prediction_id) is signal:
                 del self._signals[source.prediction_id]
 
-    async def _follow_live(self, row: Row, cursor: Cursor, signal: _Signal) -> AsyncIterator[bytes]:
+    async def _follow_live(
+        self, row: PredictionRecord, cursor: Cursor, signal: _Signal
+    ) -> AsyncIterator[bytes]:
         quiet_since = time.monotonic()
         while True:
             waiter = signal.event  # taken before reading the row, so no change is missed

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from pier import logtail
-from pier.jobs import TERMINAL, Status
+from pier.jobs import TERMINAL, PredictionRecord, Status
 from pier.util import utcnow
 from pier.webhooks import signing
 from pier.webhooks.targets import EVENTS
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 ATTEMPT_HOLD = 60.0  # seconds an attempt is held by the process sending it
 
-Render = Callable[["Row"], dict[str, Any]]
+Render = Callable[[PredictionRecord], dict[str, Any]]
 SecretFor = Callable[[str], Awaitable[str | None]]
 
 
@@ -50,7 +50,7 @@ def _encode(body: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":"), default=str).encode()
 
 
-def _sizes(row: dict[str, Any]) -> tuple[int, int]:
+def _sizes(row: PredictionRecord) -> tuple[int, int]:
     output = row.get("output")
     outputs = len(output) if isinstance(output, list) else int(output is not None)
     return outputs, logtail.end(row.get("logs") or "")  # grows even when the log is capped
@@ -105,7 +105,7 @@ class WebhookSender:
         self.failed = 0
 
     # -- the durable `completed` record ------------------------------------------------------
-    def completed_record(self, row: Row) -> Row | None:
+    def completed_record(self, row: PredictionRecord) -> Row | None:
         """The stored `completed` delivery of a prediction that is ending now, if it has one.
 
         Called with the final prediction row, so that the caller writes it together with it.

@@ -24,7 +24,7 @@ from pier.dispatch import Live
 from pier.dispatch.pool import file_fields
 from pier.dispatch.rows import new_prediction
 from pier.files import DATA_URI_INLINE_CHARS, FileError, decode_data_uri, public_url
-from pier.jobs import Status
+from pier.jobs import PredictionRecord, Status
 from pier.sdk.validate import InvalidField, format_invalid_fields, validate_input
 from pier.store import Row
 from pier.webhooks import TargetRefused, check_events, check_url
@@ -114,7 +114,7 @@ def _bad_file_urls(schema: dict[str, Any], cleaned: dict[str, Any]) -> list[Inva
     return problems
 
 
-async def _data_uri_inputs(svc: ServicesDep, version: Row, row: Row) -> list[Row]:
+async def _data_uri_inputs(svc: ServicesDep, version: Row, row: PredictionRecord) -> list[Row]:
     """Check every data: URI file input (422 when malformed), and store the large ones as
     files of the prediction, so its record holds a link rather than megabytes of base64.
 
@@ -227,7 +227,9 @@ def _refused(field: str, exc: TargetRefused) -> ApiError:
     return ApiError(422, f"- {field}: {exc}\n", invalid_fields=invalid)
 
 
-async def _render(svc: ServicesDep, row: Row, live: Live | None = None) -> dict[str, Any]:
+async def _render(
+    svc: ServicesDep, row: PredictionRecord, live: Live | None = None
+) -> dict[str, Any]:
     if live is not None:
         queue = await svc.dispatcher.queue_info(live)
     else:
@@ -260,7 +262,9 @@ async def create_model_prediction(owner: str, name: str, request: Request) -> Re
     return await _create(request, svc, account, model)
 
 
-async def _find(svc: ServicesDep, account: Row, prediction_id: str) -> tuple[Row, Live | None]:
+async def _find(
+    svc: ServicesDep, account: Row, prediction_id: str
+) -> tuple[PredictionRecord, Live | None]:
     live = svc.dispatcher.live.get(prediction_id)
     if live is not None and live.row["account_id"] == account["id"]:
         return live.row, live
