@@ -177,6 +177,9 @@ class ThreadedEngine:
     def _commit(self, batch: list[_Job]) -> list[int]:
         counts = []
         with self.engine.begin() as conn:
+            # Rows affected by inserts too (SQLAlchemy keeps only those of updates and deletes
+            # by default, and psycopg's are gone once the statement's cursor is closed).
+            conn = conn.execution_options(preserve_rowcount=True)
             for job in batch:
                 count = 0
                 for statement in job.statements:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from pier.jobs import PredictionRecord
 from pier.store import jobs, migrate
@@ -113,6 +114,12 @@ class Store:
     async def _write(self, *statements: Write) -> int:
         return await self.db.write(*statements)
 
+    def _insert_new(self, table: sa.Table, row: Row) -> sa.Insert:
+        """An insert that leaves things as they are when a row with the same key exists: several
+        processes starting together make the same account, token, model or version."""
+        dialect = postgresql if self.db.dialect == "postgresql" else sqlite
+        return dialect.insert(table).values(**row).on_conflict_do_nothing()
+
     # -- accounts and tokens -----------------------------------------------------------------
     async def create_account(self, username: str, name: str | None = None) -> Row:
         row = {
@@ -123,8 +130,11 @@ class Store:
             "webhook_secret": "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
             "created_at": utcnow(),
         }
-        await self._write(accounts.insert().values(**row))
-        return row
+        if await self._write(self._insert_new(accounts, row)):
+            return row
+        existing = await self.get_account_by_username(username)  # made by another process
+        assert existing is not None
+        return existing
 
     async def get_account(self, account_id: str) -> Row | None:
         return await self._one(sa.select(accounts).where(accounts.c.id == account_id))
@@ -133,15 +143,14 @@ class Store:
         return await self._one(sa.select(accounts).where(accounts.c.username == username))
 
     async def add_token(self, account_id: str, token: str, name: str) -> None:
-        await self._write(
-            tokens.insert().values(
-                id=new_id(),
-                account_id=account_id,
-                token_sha256=hash_secret(token),
-                name=name,
-                created_at=utcnow(),
-            )
-        )
+        row = {
+            "id": new_id(),
+            "account_id": account_id,
+            "token_sha256": hash_secret(token),
+            "name": name,
+            "created_at": utcnow(),
+        }
+        await self._write(self._insert_new(tokens, row))
 
     async def create_token(self, account_id: str, name: str) -> str:
         token = "pier_" + secrets.token_urlsafe(32)
@@ -253,8 +262,12 @@ class Store:
             "created_at": utcnow(),
             **fields,
         }
-        await self._write(models.insert().values(**row))
-        return row
+        if await self._write(self._insert_new(models, row)):
+            return row
+        query = sa.select(models).where(models.c.owner == owner, models.c.name == name)
+        existing = await self._one(query)  # made by another process
+        assert existing is not None
+        return existing
 
     async def update_model(self, model_id: str, **fields: Any) -> None:
         self._model_cache.clear()
@@ -263,7 +276,7 @@ class Store:
     async def add_version(self, row: Row) -> None:
         self._model_cache.clear()
         await self._write(
-            versions.insert().values(**row),
+            self._insert_new(versions, row),
             models.update()
             .where(models.c.id == row["model_id"])
             .values(latest_version_id=row["id"]),
