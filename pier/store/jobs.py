@@ -59,16 +59,12 @@ def _held_by(job_id: str, holder: str) -> sa.ColumnElement[bool]:
 
 def _insert_if(table: sa.Table, row: Mapping[str, Any], *won: sa.ColumnElement[bool]) -> Write:
     """INSERT the row only if the job's write just before it (same transaction) applied: `won`
-    matches the job only in the state that write left it in.
-
-    Its row count adds to the write's: SQLAlchemy reports -1 for an INSERT on PostgreSQL unless
-    asked to keep the driver's count, and a -1 would cancel out the job's own update, so a
-    write that applied would read as one that did not."""
+    matches the job only in the state that write left it in."""
     names = [c.name for c in table.columns if c.name in row]
     values = sa.select(*[sa.literal(row[n], type_=table.c[n].type) for n in names]).where(
         sa.exists().where(*won)
     )
-    return table.insert().from_select(names, values).execution_options(preserve_rowcount=True)
+    return table.insert().from_select(names, values)
 
 
 def _ended(job_id: str, fields: Mapping[str, Any]) -> list[sa.ColumnElement[bool]]:
