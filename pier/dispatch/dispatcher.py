@@ -27,7 +27,7 @@ from datetime import timedelta
 from typing import Any, cast
 
 from pier.dispatch.keeper import Keeper
-from pier.dispatch.live import Live
+from pier.dispatch.live import Live, end_metrics
 from pier.dispatch.pool import VersionPool
 from pier.files import FileStore, InputFetcher
 from pier.jobs import Phase, PredictionRecord, Status
@@ -252,7 +252,7 @@ class Dispatcher:
                 "completed_at": now,
                 "started_at": now,
                 "secret_input": None,
-                "metrics": _end_metrics(row, now, Status.CANCELED),
+                "metrics": end_metrics(row, now, Status.CANCELED),
             }
             canceled = cast("PredictionRecord", {**row, **fields})
             if await self.store.cancel_waiting(job_id, fields, self.completed_webhook(canceled)):
@@ -362,7 +362,7 @@ class Dispatcher:
         if live.status.terminal:
             return
         now = utcnow()
-        merged = _end_metrics(live.row, now, status)
+        merged = end_metrics(live.row, now, status)
         merged.update(metrics or {})
         if live.setup_time is not None:
             merged["setup_time"] = round(live.setup_time, 6)
@@ -414,16 +414,6 @@ class Dispatcher:
                 await self.flush()
             except Exception:  # keep flushing; the final write carries everything anyway
                 log.exception("flushing prediction state failed")
-
-
-def _end_metrics(row: PredictionRecord, now: Any, status: Status) -> dict[str, Any]:
-    merged = dict(row.get("metrics") or {})
-    started = row.get("started_at")
-    merged["total_time"] = round((now - row["created_at"]).total_seconds(), 6)
-    merged["queue_time"] = round(((started or now) - row["created_at"]).total_seconds(), 6)
-    if status is not Status.SUCCEEDED:
-        merged.setdefault("predict_time", 0.0)
-    return merged
 
 
 def _final_progress(progress: dict[str, Any] | None, status: Status) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ import socket
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
+from pier.dispatch.live import end_metrics
 from pier.jobs import PredictionRecord, Status
 from pier.util import utcnow
 
@@ -128,7 +129,7 @@ class Keeper:
                     "error": LEASE_LOST.format(seconds=d.settings.lease_seconds),
                     "completed_at": now,
                     "secret_input": None,
-                    "metrics": _ended_metrics(row, now),
+                    "metrics": end_metrics(row, now, Status.FAILED),
                 }
                 webhook = d.completed_webhook(cast("PredictionRecord", {**row, **fields}))
                 if await d.store.fail_expired(row["id"], now, fields, webhook):
@@ -162,12 +163,3 @@ class Keeper:
                 model = self._models[version["model_id"]] = f"{row['owner']}/{row['name']}"
             if d.serves(model):
                 d.pool_for(version)
-
-
-def _ended_metrics(row: PredictionRecord, now: datetime) -> dict[str, Any]:
-    metrics = dict(row.get("metrics") or {})
-    metrics["total_time"] = round((now - row["created_at"]).total_seconds(), 6)
-    started = row.get("started_at") or now
-    metrics["queue_time"] = round((started - row["created_at"]).total_seconds(), 6)
-    metrics.setdefault("predict_time", 0.0)
-    return metrics

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pier.jobs import TRANSITIONS, Phase, PredictionRecord, Status
@@ -68,3 +69,15 @@ class Live:
         changed = {key: self.row[key] for key in self.dirty}  # type: ignore[literal-required]
         self.dirty.clear()
         return changed
+
+
+def end_metrics(row: PredictionRecord, now: datetime, status: Status) -> dict[str, Any]:
+    """A job's metrics as it ends now: its own, plus total and queue time (and no run time
+    unless it succeeded)."""
+    merged = dict(row.get("metrics") or {})
+    started = row.get("started_at")
+    merged["total_time"] = round((now - row["created_at"]).total_seconds(), 6)
+    merged["queue_time"] = round(((started or now) - row["created_at"]).total_seconds(), 6)
+    if status is not Status.SUCCEEDED:
+        merged.setdefault("predict_time", 0.0)
+    return merged
