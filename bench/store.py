@@ -46,15 +46,13 @@ def throw_away_database() -> Iterator[str]:
 
 def run(data: Path, database: str, requests: int, concurrency: int) -> Result:
     """One server on an empty database (with 2 workers when requests come concurrently)."""
-    os.environ["PIER_DATABASE"] = database  # `models add` and `serve` both read it
     port = free_port()
-    server = start_pier(data, port, workers=1 if concurrency == 1 else 2)
+    server = start_pier(data, port, workers=1 if concurrency == 1 else 2, database=database)
     try:
         return asyncio.run(measure(port, requests, concurrency))
     finally:
         server.terminate()
         server.wait()
-        del os.environ["PIER_DATABASE"]
 
 
 def main() -> None:
@@ -72,8 +70,9 @@ def main() -> None:
                 results["postgresql", concurrency] = run(data, url, n, concurrency)
 
     print(f"no-op predictor, Prefer: wait, {n} requests each, {os.cpu_count()} CPUs")
+    print("(1 model process sequential, 2 with 16 concurrent connections)")
     for (database, concurrency), result in results.items():
-        how = "sequential" if concurrency == 1 else "16 concurrent, 2 workers"
+        how = "sequential" if concurrency == 1 else "16 concurrent"
         print(result.line(f"{database}, {how}"))
     seq = results["postgresql", 1], results["sqlite", 1]
     conc = results["postgresql", 16], results["sqlite", 16]
