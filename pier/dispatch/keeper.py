@@ -145,9 +145,16 @@ class Keeper:
         two writes, or the queue lost its data) get their place back."""
         d = self.dispatcher
         for row in await d.store.unheld_waiting(now - d.lease):
-            if not await d.queue.holds(str(row["version"]), row["id"]):
-                log.warning("prediction %s was not in the queue; queued again", row["id"])
-                await d.queue.put(str(row["version"]), row["id"])
+            if await d.queue.holds(str(row["version"]), row["id"]):
+                continue
+            # Read again: a worker may have taken and finished it since the list was read.
+            current = await d.store.get_prediction(row["id"])
+            if current is None or current["status"] != Status.STARTING.value:
+                continue
+            if current["worker_id"] is not None:
+                continue
+            log.warning("prediction %s was not in the queue; queued again", row["id"])
+            await d.queue.put(str(row["version"]), row["id"])
 
     async def discover(self) -> None:
         """Start a pool for every version this process serves (new ones appear any time)."""
