@@ -36,6 +36,7 @@ from pier.queue import Feed, JobQueue, open_feed, open_queue
 from pier.settings import Settings
 from pier.store import Row, Store
 from pier.store.cache import LRU
+from pier.store.engine import StoreUnavailable
 from pier.store.store import CACHE_ENTRIES
 from pier.util import utcnow
 
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 INTERRUPTED = "Pier stopped while this prediction was running, so it did not finish. Run it again."
 FLUSH_INTERVAL = 0.5
 STORE_RECHECK = 1.0  # seconds between store reads while waiting for a job run elsewhere
+FINAL_WRITE_RETRY = 1.0  # seconds between tries of a job's last write during an outage
 RUN_TIME_TTL = 5.0  # seconds a version's recent run time is reused for wait estimates
 
 
@@ -174,7 +176,7 @@ class Dispatcher:
                 raise
             self.pool_for(version)
             return None
-        live = Live(row=row, version=version)
+        live = Live(row=row, version=version, recorded=written)
         await self._enqueue(live)
         try:
             await written
@@ -384,7 +386,7 @@ class Dispatcher:
         file_rows, live.file_rows = live.file_rows, []
         webhook = self.completed_webhook(live.row)
         fields = live.take_dirty()
-        won = await self.store.finish_job(live.id, self.process_id, fields, file_rows, webhook)
+        won = await self._final_write(live.id, fields, file_rows, webhook)
         self.live.pop(live.id, None)
         if not won:  # another process ended it first (its lease ran out): the store says how
             log.warning("prediction %s was ended elsewhere; this result is dropped", live.id)
@@ -394,6 +396,20 @@ class Dispatcher:
         live.done.set()
         self.notify(live)
         await self.feed.publish("done", live.id)
+
+    async def _final_write(
+        self, job_id: str, fields: dict[str, Any], file_rows: list[Row], webhook: Row | None
+    ) -> bool:
+        """The job's last write; while the store is unreachable it is tried again (the result
+        is kept, and the lease, renewed meanwhile by the keeper, keeps the job ours)."""
+        while True:
+            try:
+                return await self.store.finish_job(
+                    job_id, self.process_id, fields, file_rows, webhook
+                )
+            except StoreUnavailable as exc:
+                log.warning("could not record the end of %s (%s); trying again", job_id, exc)
+                await asyncio.sleep(FINAL_WRITE_RETRY)
 
     async def flush(self) -> None:
         for live in list(self.live.values()):

@@ -26,6 +26,9 @@ class Live:
     dirty: set[str] = field(default_factory=set)
     cancel_requested: bool = False
     claimed: bool = False  # a slot of this process took it from the queue
+    # The insert of a job this process accepted, still committing when a slot may claim it:
+    # the model runs the job only once it is recorded (a create that failed runs nothing).
+    recorded: asyncio.Future[int] | None = None
     enqueued_at: float = field(default_factory=time.monotonic)
     setup_time: float | None = None
     file_rows: list[Row] = field(default_factory=list)

@@ -44,6 +44,12 @@ def _empty(folder: Path) -> None:
             path.unlink(missing_ok=True)
 
 
+def _log_failed_write(written: asyncio.Future[int]) -> None:
+    """A write nobody awaits: say if it failed (the job's later writes carry its fields)."""
+    if not written.cancelled() and written.exception() is not None:
+        log.warning("could not record that a job started: %s", written.exception())
+
+
 def file_fields(schema: dict[str, Any]) -> dict[str, bool]:
     """Input names that take files, mapped to whether they take a list of them."""
     props = schema.get("components", {}).get("schemas", {}).get("Input", {}).get("properties", {})
@@ -221,6 +227,11 @@ class VersionPool:
             return
         if live.status.terminal:  # canceled while the model was booting
             return
+        if live.recorded is not None:  # the create's insert must have committed
+            try:
+                await live.recorded
+            except Exception:  # the create failed (and said so): nothing to run
+                return
         if booted_here:  # setup time counts only for the prediction that waited for it
             live.setup_time = worker.setup_time
         now = utcnow()
@@ -235,7 +246,8 @@ class VersionPool:
         self.dispatcher.notify(live)  # listeners (webhook `start`, streams) see it start
         # The `processing` write is queued, not awaited: the model starts at once, and the final
         # write, queued later, is applied after it.
-        self.dispatcher.store.queue_prediction_update(live.id, **live.take_dirty())
+        written = self.dispatcher.store.queue_prediction_update(live.id, **live.take_dirty())
+        written.add_done_callback(_log_failed_write)
         try:
             await self._predict(worker, live, workdir)
         finally:

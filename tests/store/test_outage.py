@@ -73,3 +73,61 @@ async def test_connections_cut_while_idle_are_replaced_before_they_are_used(
         second = await pier.create("t/hello", {"text": "two"}, wait=30)
         assert second.status_code == 201 and second.json()["status"] == "succeeded", second.text
         assert (await pier.client.get(f"/v1/predictions/{first.json()['id']}")).status_code == 200
+
+
+RECORDING = """
+import time
+from cog import BasePredictor
+
+
+class Predictor(BasePredictor):
+    def predict(self, text: str = "x", sleep: float = 0.0) -> str:
+        time.sleep(sleep)
+        with open({runs!r}, "a") as out:
+            out.write(text + "\\n")
+        return "ran " + text
+"""
+
+
+async def test_a_refused_create_runs_nothing_and_a_run_that_ends_in_an_outage_is_kept(
+    tmp_path: Path, own_database: ThrowAwayDatabase
+) -> None:
+    import asyncio
+    import time
+
+    runs = tmp_path / "runs.txt"
+    model = tmp_path / "recording"
+    model.mkdir()
+    (model / "predict.py").write_text(RECORDING.format(runs=str(runs)))
+    (model / "cog.yaml").write_text(
+        'build:\n  python_version: "3.11"\npredict: "predict.py:Predictor"\n'
+    )
+
+    def ran() -> list[str]:
+        return runs.read_text().split() if runs.exists() else []
+
+    async with running_pier(tmp_path, database=str(own_database)) as pier:
+        await pier.add_model("t/rec", model)
+        warm = await pier.create("t/rec", {"text": "warm"}, wait=30)
+        assert warm.json()["status"] == "succeeded", warm.text
+        running = (await pier.create("t/rec", {"text": "kept", "sleep": 1.0})).json()["id"]
+        deadline = time.monotonic() + 30
+        while (await pier.client.get(f"/v1/predictions/{running}")).json()["status"] != (
+            "processing"
+        ):
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+
+        own_database.refuse_connections()
+        refused = await pier.create("t/rec", {"text": "refused"})
+        assert refused.status_code == 503, refused.text
+        deadline = time.monotonic() + 30
+        while "kept" not in ran():  # the running prediction ends while the database is away
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+
+        own_database.allow_connections()
+        ended = await pier.wait_done(running, timeout=30)
+        assert (ended["status"], ended["output"]) == ("succeeded", "ran kept")
+        assert "refused" not in ran()
+        assert ran() == ["warm", "kept"]
