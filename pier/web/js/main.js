@@ -55,13 +55,13 @@ function accountMenu() {
     "div.menu-panel",
     { hidden: true, role: "group", "aria-label": "Account" },
     h("p.menu-title", "Signed in as ", h("strong", name)),
-    admin.isAdmin(session.username) ? h("a.btn.small.wide", { href: "/admin" }, h("span.label", "Cluster")) : null,
     h(
       "button.btn.small.wide",
       { type: "button", onclick: (e) => copyText(session.token, e.currentTarget) },
       icon("copy"),
       h("span.label", "Copy API token"),
     ),
+    admin.isAdmin(session.username) ? h("a.btn.small.wide", { href: "/admin" }, h("span.label", "Cluster")) : null,
     h(
       "button.btn.small.wide",
       {
