@@ -90,12 +90,15 @@ async def _run(
 
 
 async def _drained(dispatcher: Dispatcher, stop: asyncio.Event) -> None:
-    """Return once nothing this worker serves waits in the queue and nothing runs here."""
+    """Return once nothing this worker serves waits in the queue, nothing claimed is left
+    unacknowledged (a delivery on its way to a slot here, or one a dead worker left, which a
+    slot here reclaims), and nothing runs here."""
+    queue = dispatcher.queue
     while not stop.is_set():
         await dispatcher.keeper.discover()
         idle = not dispatcher.live and all(pool.busy == 0 for pool in dispatcher.pools.values())
         if idle:
-            depths = [await dispatcher.queue.depth(key) for key in dispatcher.pools]
-            if not any(depths):
+            left = [await queue.depth(k) + await queue.unfinished(k) for k in dispatcher.pools]
+            if not any(left):
                 return
         await asyncio.sleep(DRAIN_CHECK)

@@ -48,3 +48,7 @@ class JobQueue(Protocol):
 
     async def depth(self, pool: str) -> int:
         """How many jobs of the pool wait."""
+
+    async def unfinished(self, pool: str) -> int:
+        """How many jobs of the pool were claimed and not yet acknowledged (running, or left by
+        a claimer that went away)."""

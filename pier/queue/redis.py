@@ -193,6 +193,11 @@ class RedisQueue:
         )
         return max(0, len(before) - 1)
 
+    async def unfinished(self, pool: str) -> int:
+        await self._group(pool)
+        summary = await self._call(self.redis.xpending(keys.stream(pool), keys.GROUP))
+        return int(summary.get("pending", 0)) if isinstance(summary, dict) else 0
+
     async def depth(self, pool: str) -> int:
         # Counted, not read from the group's `lag`: after deletions (acks delete entries) Redis
         # may report a lag that is no longer true.

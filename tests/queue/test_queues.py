@@ -148,3 +148,18 @@ async def test_an_unreachable_redis_is_a_clear_error() -> None:
 def test_an_unknown_queue_url_is_refused() -> None:
     with pytest.raises(ValueError, match="redis://"):
         open_queue("amqp://localhost")
+
+
+async def test_redis_counts_claimed_jobs_until_they_are_acknowledged() -> None:
+    url = redis_url_or_skip()
+    queue = RedisQueue(url)
+    try:
+        await queue.put("U", "u1")
+        assert (await queue.depth("U"), await queue.unfinished("U")) == (1, 0)
+        claim = await queue.claim(["U"], "w", 0)
+        assert claim is not None
+        assert (await queue.depth("U"), await queue.unfinished("U")) == (0, 1)
+        await queue.ack(claim)
+        assert (await queue.depth("U"), await queue.unfinished("U")) == (0, 0)
+    finally:
+        await queue.close()
