@@ -24,6 +24,16 @@ ruff check pier tests bench scripts training
 echo "== mypy"
 mypy pier
 echo "== services"
+# Redis and PostgreSQL from Debian's packages when the machine has neither (the S3 server is
+# moto's, from the test extra, started by the tests themselves).
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
+if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null || true
+fi
 # The queue tests run against a real Redis (PIER_TEST_REDIS, default the local one). Start it if
 # it does not answer; under CI=true the tests fail rather than skip when it is missing.
 if command -v redis-server >/dev/null 2>&1 && ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then

@@ -12,23 +12,23 @@ import hashlib
 import secrets
 import time
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from pier.jobs import PredictionRecord
-from pier.store import jobs, migrate
+from pier.store import migrate
 from pier.store.cache import LRU
-from pier.store.engine import ThreadedEngine, Write
+from pier.store.engine import Write
+from pier.store.running import JobStore
 from pier.store.tables import (
     accounts,
     files,
     login_codes,
     models,
     predictions,
-    processes,
     tokens,
     versions,
     webhook_deliveries,
@@ -42,14 +42,6 @@ CACHE_ENTRIES = 1024  # per cache: lookups by name come from clients, so they ar
 
 def hash_secret(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
-
-
-def _aware(row: Row) -> Row:
-    """SQLite hands timestamps back without a zone; every stored timestamp is UTC."""
-    for key, value in row.items():
-        if isinstance(value, datetime) and value.tzinfo is None:
-            row[key] = value.replace(tzinfo=UTC)
-    return row
 
 
 # Statements on every prediction's path are built once; calls pass only parameters.
@@ -82,10 +74,9 @@ def _prediction_update(prediction_id: str, fields: Mapping[str, Any]) -> Write:
     return _update_statement(frozenset(fields)), params
 
 
-class Store:
+class Store(JobStore):
     def __init__(self, url: str) -> None:
-        self.url = url
-        self.db = ThreadedEngine(url)
+        super().__init__(url)
         self._model_cache: LRU[tuple[str, str], tuple[float, Row | None]] = LRU(CACHE_ENTRIES)
         self._version_cache: LRU[tuple[str, str], Row] = LRU(CACHE_ENTRIES)
 
@@ -96,23 +87,6 @@ class Store:
 
     async def close(self) -> None:
         await self.db.close()
-
-    # -- low-level helpers -------------------------------------------------------------------
-    async def _one(self, query: sa.Select[Any]) -> Row | None:
-        def run(conn: sa.Connection) -> Row | None:
-            row = conn.execute(query).mappings().first()
-            return _aware(dict(row)) if row else None
-
-        return await self.db.read(run)
-
-    async def _all(self, query: sa.Select[Any]) -> list[Row]:
-        def run(conn: sa.Connection) -> list[Row]:
-            return [_aware(dict(r)) for r in conn.execute(query).mappings()]
-
-        return await self.db.read(run)
-
-    async def _write(self, *statements: Write) -> int:
-        return await self.db.write(*statements)
 
     def _insert_new(self, table: sa.Table, row: Row) -> sa.Insert:
         """An insert that leaves things as they are when a row with the same key exists: several
@@ -502,108 +476,3 @@ class Store:
                 webhook_deliveries.c.created_at < before,
             )
         )
-
-    # -- running jobs across processes (statements in pier/store/jobs.py) ---------------------
-    async def take_lease(self, job_id: str, holder: str, until: datetime, now: datetime) -> bool:
-        return bool(await self._write(jobs.take_lease(job_id, holder, until, now)))
-
-    async def renew_leases(self, holder: str, job_ids: list[str], until: datetime) -> None:
-        if job_ids:
-            await self._write(jobs.renew_leases(holder, job_ids, until))
-
-    async def finish_job(
-        self,
-        job_id: str,
-        holder: str,
-        fields: Mapping[str, Any],
-        file_rows: list[Row],
-        webhook: Row | None,
-    ) -> bool:
-        """The final write of a job held by `holder`; False (and nothing written) if another
-        process ended it first."""
-        statements = jobs.final_write(job_id, holder, fields, file_rows, webhook)
-        return bool(await self._write(*statements))
-
-    async def cancel_waiting(
-        self, job_id: str, fields: Mapping[str, Any], webhook: Row | None
-    ) -> bool:
-        return bool(await self._write(*jobs.cancel_waiting(job_id, fields, webhook)))
-
-    async def request_cancel(self, job_id: str, now: datetime) -> None:
-        await self._write(jobs.request_cancel(job_id, now))
-
-    async def cancels_for(self, holder: str) -> list[str]:
-        return [row["id"] for row in await self._all(jobs.cancels_for(holder))]
-
-    async def expired_jobs(self, now: datetime, limit: int = 100) -> list[PredictionRecord]:
-        return cast("list[PredictionRecord]", await self._all(jobs.expired(now, limit)))
-
-    async def fail_expired(
-        self, job_id: str, now: datetime, fields: Mapping[str, Any], webhook: Row | None
-    ) -> bool:
-        return bool(await self._write(*jobs.fail_expired(job_id, now, fields, webhook)))
-
-    async def release_expired(self, job_id: str, now: datetime) -> bool:
-        return bool(await self._write(jobs.release_expired(job_id, now)))
-
-    async def unheld_waiting(self, before: datetime, limit: int = 500) -> list[Row]:
-        return await self._all(jobs.unheld_waiting(before, limit))
-
-    async def running_count(self, version_id: str) -> int:
-        """Jobs of a version running anywhere now."""
-
-        def run(conn: sa.Connection) -> int:
-            return int(conn.execute(jobs.running_count(version_id)).scalar_one())
-
-        return await self.db.read(run)
-
-    async def recent_run_time(self, version_id: str, limit: int = 20) -> float | None:
-        """The mean run time of a version's latest successful predictions, or None."""
-        rows = await self._all(jobs.recent_metrics(version_id, limit))
-        times = [
-            float(r["metrics"]["predict_time"])
-            for r in rows
-            if isinstance(r["metrics"], dict)
-            and isinstance(r["metrics"].get("predict_time"), int | float)
-        ]
-        return sum(times) / len(times) if times else None
-
-    async def heartbeat(self, row: Row) -> None:
-        update, insert = jobs.heartbeat(row)
-        if not await self._write(update):
-            await self._write(insert)
-
-    async def forget_process(self, process_id: str) -> None:
-        await self._write(jobs.forget_process(process_id))
-
-    async def forget_dead_processes(self, before: datetime) -> None:
-        await self._write(jobs.forget_dead_processes(before))
-
-    # -- the cluster at a glance (`pier status`, the operator page, /metrics) ------------------
-    async def list_processes(self) -> list[Row]:
-        """Every process's row as its last heartbeat left it: API processes, then workers."""
-        order = (processes.c.kind, processes.c.host, processes.c.started_at, processes.c.id)
-        return await self._all(sa.select(processes).order_by(*order))
-
-    async def queue_summary(self) -> list[Row]:
-        """Per model version, the predictions still waiting to start: `model`, `version`,
-        `depth` (how many) and `oldest` (when the longest-waiting one was created)."""
-        query = (
-            sa.select(
-                predictions.c.model,
-                predictions.c.version,
-                sa.func.count().label("depth"),
-                sa.func.min(predictions.c.created_at).label("oldest"),
-            )
-            .where(predictions.c.status == "starting")
-            .group_by(predictions.c.model, predictions.c.version)
-            .order_by(predictions.c.model, predictions.c.version)
-        )
-        return await self._all(query)
-
-    async def count_predictions(self) -> dict[str, int]:
-        """How many predictions are in each status."""
-        query = sa.select(predictions.c.status, sa.func.count().label("count")).group_by(
-            predictions.c.status
-        )
-        return {row["status"]: int(row["count"]) for row in await self._all(query)}
