@@ -347,11 +347,6 @@ class Dispatcher:
         for listener in self.listeners:
             listener(live)
 
-    async def persist(self, live: Live) -> None:
-        changed = live.take_dirty()
-        if changed:
-            await self.store.update_prediction(live.id, **changed)
-
     async def finish(
         self,
         live: Live,
