@@ -37,7 +37,7 @@ from pier.webhooks.sender import ATTEMPT_HOLD, WebhookSender
 from tests.chaos.cluster import PIER, Cluster, Member
 from tests.conftest import model_dir
 from tests.postgres import ThrowAwayDatabase, connect, postgres_or_skip
-from tests.queue.conftest import REDIS_URL
+from tests.queue.conftest import REDIS_URL, redis_url_or_skip
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -62,18 +62,8 @@ TERMINAL = {"succeeded", "failed", "canceled"}
 
 
 def _redis_or_skip() -> str:
-    """The local Redis on a database of its own (14), emptied first."""
-    url = urllib.parse.urlsplit(REDIS_URL)._replace(path="/14").geturl()
-    try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=2)
-        client.flushdb()
-        client.close()
-    except redis.RedisError as exc:
-        message = f"Redis at {url} does not answer ({exc}); start it or set PIER_TEST_REDIS"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return url
+    """The test Redis on a database of its own (14), emptied first."""
+    return redis_url_or_skip(urllib.parse.urlsplit(REDIS_URL)._replace(path="/14").geturl())
 
 
 # -- the webhook receiver -----------------------------------------------------------------------

@@ -18,18 +18,19 @@ from pier.queue import JobQueue, open_queue
 REDIS_URL = os.environ.get("PIER_TEST_REDIS", "redis://127.0.0.1:6379/15")
 
 
-def redis_url_or_skip() -> str:
+def redis_url_or_skip(url: str = REDIS_URL) -> str:
+    """`url` (the test Redis by default), emptied first; skipped without it, failed under CI."""
     try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
     except redis.RedisError as exc:
-        message = f"Redis at {REDIS_URL} does not answer ({exc}); start it or set PIER_TEST_REDIS"
+        message = f"Redis at {url} does not answer ({exc}); start it or set PIER_TEST_REDIS"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    client = redis.Redis.from_url(REDIS_URL)
+    client = redis.Redis.from_url(url)
     client.flushdb()
     client.close()
-    return REDIS_URL
+    return url
 
 
 @pytest.fixture(params=["inproc", "redis"])
