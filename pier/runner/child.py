@@ -47,6 +47,10 @@ class Channel:
         self._sock = sock
         self._lock = threading.Lock()
         self._buffer = bytearray()
+        # recv_into() lands bytes here inside the system call, so a signal handler that runs
+        # just after the call returned (before they reach _buffer) still sees them: messages
+        # never start with a zero byte, and the first byte is zeroed before each read.
+        self._landing = bytearray(1 << 16)
         self.taken = False  # a message was read and its handling has not finished
 
     def send(self, *msgs: m.Message) -> None:
@@ -62,14 +66,16 @@ class Channel:
                 self.taken = True  # before the bytes leave the buffer: see has_input()
                 del self._buffer[: end + 1]
                 return m.decode(line)
-            chunk = self._sock.recv(1 << 16)
-            if not chunk:
+            landing = self._landing
+            count = self._sock.recv_into(landing)
+            if not count:
                 return None
-            self._buffer += chunk
+            self._buffer += landing[:count]
+            landing[0] = 0
 
     def has_input(self) -> bool:
         """Whether a message is waiting or being picked up (safe in a signal handler)."""
-        if self.taken or self._buffer:
+        if self.taken or self._buffer or self._landing[0]:
             return True
         count = bytearray(4)
         try:
