@@ -33,9 +33,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
         batch_op.create_index("ix_webhook_deliveries_next", ["next_attempt_at"], unique=False)
-        batch_op.create_index(
-            "ix_webhook_deliveries_prediction", ["prediction_id"], unique=False
-        )
+        batch_op.create_index("ix_webhook_deliveries_prediction", ["prediction_id"], unique=False)
         batch_op.create_index("ix_webhook_deliveries_created", ["created_at"], unique=False)
     with op.batch_alter_table("files", schema=None) as batch_op:
         batch_op.create_index("ix_files_expires", ["expires_at"], unique=False)
