@@ -86,3 +86,24 @@ export function predictionDuration(p) {
 export function shortId(id, n = 8) {
   return id ? String(id).slice(0, n) : "";
 }
+
+/**
+ * Total time of a prediction, the same everywhere: from created to completed (the API's
+ * `metrics.total_time` when the server gives it), or up to now while it is not done.
+ */
+export function totalTime(p) {
+  const m = (p && p.metrics) || {};
+  if (typeof m.total_time === "number") return m.total_time;
+  const start = parseTime(p && p.created_at);
+  if (start === null) return null;
+  const end = parseTime(p.completed_at);
+  return ((end ?? Date.now()) - start) / 1000;
+}
+
+/** "$0.0042" from `metrics.cost_usd`, or null when the prediction has no cost. */
+export function cost(p) {
+  const usd = p && p.metrics && p.metrics.cost_usd;
+  if (typeof usd !== "number") return null;
+  if (usd === 0) return "$0";
+  return usd < 0.01 ? `$${usd.toPrecision(2)}` : `$${usd.toFixed(2)}`;
+}

@@ -191,3 +191,35 @@ export function randomSeed(field) {
   const hi = Math.floor(Math.min(field.maximum ?? 2 ** 32 - 1, Number.MAX_SAFE_INTEGER));
   return lo + Math.floor(Math.random() * (hi - lo + 1));
 }
+
+const NOT_MAIN = /(negative|system|^output_|format$|^lang)/i;
+
+function mainScore(name) {
+  if (/^prompt$/i.test(name)) return 0;
+  if (/^(text|texts|message|query|question|instruction)$/i.test(name)) return 1;
+  if (PROMPT_NAMES.test(name) && !NOT_MAIN.test(name)) return 2;
+  return 3;
+}
+
+/**
+ * The field one prompt goes into when a model is run from a single text box (the compare page):
+ * `prompt`, else a field named like one, else the first free-text field. Null when the model
+ * takes no free text.
+ */
+export function mainTextField(fields) {
+  const text = fields.filter(
+    (f) => f.type === "string" && !f.choices && f.format !== "uri" && f.format !== "password" && !NOT_MAIN.test(f.name),
+  );
+  if (!text.length) return null;
+  return text.reduce((best, f) => (mainScore(f.name) < mainScore(best.name) ? f : best));
+}
+
+/** The prompt (or main text) of a prediction's input, without its schema; "" when none. */
+export function promptOf(input) {
+  if (!input || typeof input !== "object") return "";
+  const texts = Object.entries(input).filter(
+    ([name, v]) => typeof v === "string" && v.trim() && !/^(https?:|data:)/i.test(v) && mainScore(name) < 3 && !/^\*+$/.test(v),
+  );
+  if (!texts.length) return "";
+  return texts.reduce((best, cur) => (mainScore(cur[0]) < mainScore(best[0]) ? cur : best))[1];
+}
