@@ -107,6 +107,7 @@ const ICONS = {
   eye: ["M2 12s4-7 10-7 10 7 10 7-4 7-10 7S2 12 2 12z", "M12 9a3 3 0 1 0 0 6 3 3 0 0 0 0-6z"],
   clock: ["M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18z", "M12 7v5l3 2"],
   back: ["M15 5l-7 7 7 7"],
+  plus: ["M12 5v14", "M5 12h14"],
 };
 
 /** Copy text to the clipboard and flash the button label. */

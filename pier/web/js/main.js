@@ -4,6 +4,7 @@ import { api, session, setUnauthorizedHandler } from "./api.js";
 import { copyText, h, icon, mount } from "./dom.js";
 import { navigate, route, startRouter } from "./router.js";
 import * as admin from "./pages/admin.js";
+import * as compare from "./pages/compare.js";
 import * as gallery from "./pages/gallery.js";
 import * as history from "./pages/history.js";
 import * as login from "./pages/login.js";
@@ -19,6 +20,7 @@ route(/^\/models\/(?<owner>[^/]+)\/(?<name>[^/]+)$/, model.render);
 route(/^\/predictions$/, history.render);
 route(/^\/predictions\/(?<id>[^/]+)$/, prediction.render);
 route(/^\/p\/(?<id>[^/]+)$/, prediction.render); // Replicate's short prediction links
+route(/^\/compare$/, compare.render);
 route(/^\/admin$/, admin.render);
 
 setUnauthorizedHandler(() => {
@@ -42,6 +44,7 @@ export function renderHeader() {
     ? h(
         "div.nav-links",
         navLink("/", "Models", path === "/" || path.startsWith("/models/")),
+        navLink("/compare", "Compare", path === "/compare"),
         navLink("/predictions", "Predictions", path.startsWith("/predictions") || path.startsWith("/p/")),
       )
     : null;
