@@ -12,8 +12,10 @@ from pathlib import Path
 from pier.blobs import Blobs, BlobsUnavailable
 from pier.dispatch import Dispatcher
 from pier.dispatch.rows import new_prediction
+from pier.queue import BACKGROUND_LANE
 from pier.registry import ModelDir, ModelDirError, missing_packages, register
 from pier.runner.errors import ModelLoadError
+from pier.sdk.validate import validate_input
 from pier.settings import Settings
 from pier.store import Row, Store
 
@@ -108,6 +110,14 @@ async def _run_example(
     version: Row,
     example: dict[str, object],
 ) -> None:
-    row = new_prediction(account["id"], model, version, example, source="web")
+    checked, errors = validate_input(version["openapi_schema"], dict(example))
+    if errors:
+        log.warning("the example of %s/%s is not valid: %s", model["owner"], model["name"], errors)
+        return
+    # Marked as an example (kept out of "Your predictions"), and queued in the background lane
+    # so that a person's first prediction never waits behind it.
+    row = new_prediction(
+        account["id"], model, version, checked, source="example", lane=BACKGROUND_LANE
+    )
     await dispatcher.submit(row, version)
     await store.update_model(model["id"], default_example_id=row["id"])

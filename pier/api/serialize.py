@@ -38,6 +38,7 @@ def prediction(
         "data_removed": False,
         "progress": row["progress"],
         "queue": queue,
+        "tweaked_from": row.get("tweaked_from"),
     }
     if row.get("webhook"):
         body["webhook"] = row["webhook"]

@@ -170,7 +170,7 @@ class Dispatcher:
         if self.queue.record_first:
             await written
             try:
-                await self.queue.put(str(version["id"]), row["id"])
+                await self.queue.put(str(version["id"]), row["id"], row.get("lane") or 0)
             except BaseException:
                 await self.store.delete_prediction(row["id"], row["model_id"])
                 raise
@@ -192,7 +192,7 @@ class Dispatcher:
         self.live[live.id] = live
         self.pool_for(live.version)
         try:
-            await self.queue.put(str(live.version["id"]), live.id)
+            await self.queue.put(str(live.version["id"]), live.id, live.row.get("lane") or 0)
         except BaseException:
             self.live.pop(live.id, None)
             raise
@@ -266,8 +266,11 @@ class Dispatcher:
         return ended or row
 
     async def wait(self, live: Live, timeout: float) -> bool:
+        if live.done.is_set():
+            return True
         try:
-            await asyncio.wait_for(live.done.wait(), timeout)
+            async with asyncio.timeout(timeout):  # no task per wait, unlike wait_for
+                await live.done.wait()
         except TimeoutError:
             return False
         return True

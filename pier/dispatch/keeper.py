@@ -138,7 +138,7 @@ class Keeper:
             elif await d.store.release_expired(row["id"], now):
                 # its queue delivery is reclaimed by the next claimer; put it back if it is gone
                 if not await d.queue.holds(str(row["version"]), row["id"]):
-                    await d.queue.put(str(row["version"]), row["id"])
+                    await d.queue.put(str(row["version"]), row["id"], row.get("lane") or 0)
 
     async def requeue(self, now: datetime) -> None:
         """Jobs that wait in the store but not in the queue (their API process died between the
@@ -154,7 +154,7 @@ class Keeper:
             if current["worker_id"] is not None:
                 continue
             log.warning("prediction %s was not in the queue; queued again", row["id"])
-            await d.queue.put(str(row["version"]), row["id"])
+            await d.queue.put(str(row["version"]), row["id"], current.get("lane") or 0)
 
     async def discover(self) -> None:
         """Start a pool for every version this process serves (new ones appear any time)."""

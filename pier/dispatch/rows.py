@@ -20,6 +20,8 @@ def new_prediction(
     source: str = "api",
     webhook: str | None = None,
     webhook_events_filter: list[str] | None = None,
+    tweaked_from: str | None = None,
+    lane: int = 0,
 ) -> PredictionRecord:
     return {
         "id": new_id(),
@@ -45,4 +47,6 @@ def new_prediction(
         "worker_id": None,
         "lease_expires_at": None,
         "cancel_requested_at": None,
+        "tweaked_from": tweaked_from,
+        "lane": lane,
     }

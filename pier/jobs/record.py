@@ -27,7 +27,7 @@ class PredictionRecord(TypedDict):
     error: str | None
     metrics: dict[str, Any]
     progress: dict[str, Any] | None  # {"percent", "current", "total"}
-    source: str  # "api" or "web"
+    source: str  # "web" (playground), "api" or "example" (made at first start)
     webhook: str | None
     webhook_events_filter: list[str] | None
     stream_token: str
@@ -37,3 +37,5 @@ class PredictionRecord(TypedDict):
     worker_id: str | None  # the process that holds it
     lease_expires_at: datetime | None
     cancel_requested_at: datetime | None
+    tweaked_from: str | None  # the prediction this one was tweaked from
+    lane: int  # queue lane: 0 for people, higher for background work

@@ -8,7 +8,14 @@ from the `queue` setting.
 
 from __future__ import annotations
 
-from pier.queue.base import Claim, JobQueue, QueueUnavailable
+from pier.queue.base import (
+    BACKGROUND_LANE,
+    LANES,
+    USER_LANE,
+    Claim,
+    JobQueue,
+    QueueUnavailable,
+)
 from pier.queue.feed import Feed, open_feed
 from pier.queue.inproc import InProcessQueue
 
@@ -26,6 +33,9 @@ def open_queue(url: str, reclaim_after: float = 60.0) -> JobQueue:
 
 
 __all__ = [
+    "BACKGROUND_LANE",
+    "LANES",
+    "USER_LANE",
     "Claim",
     "Feed",
     "InProcessQueue",

@@ -1,11 +1,28 @@
 """What every queue offers. A *pool* names a line of jobs that the same workers serve (one per
-model version); a *job id* is the id of the job's record in the store."""
+model version); a *job id* is the id of the job's record in the store.
+
+Each pool's line has *lanes*, numbered from 0: a claim takes the oldest job of the lowest lane
+that has one, so jobs in a higher lane wait until the lower lanes are empty. Lane 0 is for
+people; `BACKGROUND_LANE` for work nobody waits on (the examples made at first start). A
+job's position counts every job that will be claimed before it: those ahead in its own lane and
+all those in lower lanes.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+USER_LANE = 0
+BACKGROUND_LANE = 1
+LANES = (USER_LANE, BACKGROUND_LANE)  # every lane a queue serves, the most urgent first
+
+
+def check_lane(lane: int) -> int:
+    if lane not in LANES:
+        raise ValueError(f"unknown queue lane {lane!r}; lanes are {LANES}")
+    return lane
 
 
 class QueueUnavailable(Exception):
@@ -17,6 +34,7 @@ class Claim:
     pool: str
     job_id: str
     receipt: str  # what `ack` needs to retire this delivery (a stream entry id, or the job id)
+    lane: int = 0
 
 
 class JobQueue(Protocol):
@@ -28,11 +46,12 @@ class JobQueue(Protocol):
 
     async def close(self) -> None: ...
 
-    async def put(self, pool: str, job_id: str) -> None:
-        """Add a job at the end of its pool's line."""
+    async def put(self, pool: str, job_id: str, lane: int = USER_LANE) -> None:
+        """Add a job at the end of its lane in its pool's line."""
 
     async def claim(self, pools: Sequence[str], consumer: str, timeout: float) -> Claim | None:
-        """The oldest waiting job of the given pools, or None after `timeout` seconds."""
+        """The oldest waiting job of the lowest lane that has one in the given pools, or None
+        after `timeout` seconds."""
 
     async def ack(self, claim: Claim) -> None:
         """The job a claim delivered is finished with (ran, or found canceled)."""
@@ -44,10 +63,11 @@ class JobQueue(Protocol):
         """Whether the job is in the queue: waiting, or delivered and not yet acknowledged."""
 
     async def position(self, pool: str, job_id: str) -> int | None:
-        """How many jobs wait before this one (0: next), or None if it no longer waits."""
+        """How many jobs will be claimed before this one (0: next): those ahead of it in its
+        lane and every job of the lower lanes; None if it no longer waits."""
 
     async def depth(self, pool: str) -> int:
-        """How many jobs of the pool wait."""
+        """How many jobs of the pool wait, in all lanes."""
 
     async def unfinished(self, pool: str) -> int:
         """How many jobs of the pool were claimed and not yet acknowledged (running, or left by

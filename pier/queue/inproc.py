@@ -1,4 +1,4 @@
-"""The embedded queue: one FIFO line per pool, in this process's memory.
+"""The embedded queue: one FIFO line per pool and lane, in this process's memory.
 
 Nothing is lost with it: every job is in the store before anyone hears of it, and at start the
 dispatcher puts back every job still waiting there.
@@ -11,15 +11,19 @@ import collections
 import contextlib
 from collections.abc import Sequence
 
-from pier.queue.base import Claim
+from pier.queue.base import LANES, USER_LANE, Claim, check_lane
 
 
 class InProcessQueue:
     record_first = False
 
     def __init__(self) -> None:
-        self._lines: dict[str, collections.deque[str]] = collections.defaultdict(collections.deque)
-        # Claimers waiting on an empty line; a put hands its job straight to the first of them.
+        # (pool, lane) -> the job ids waiting there, oldest first.
+        self._lines: dict[tuple[str, int], collections.deque[str]] = collections.defaultdict(
+            collections.deque
+        )
+        # Claimers waiting on an empty pool; a put hands its job straight to the first of them
+        # (a pool with a waiting claimer has nothing in any lane, so no order is broken).
         self._waiters: dict[str, collections.deque[asyncio.Future[Claim]]] = (
             collections.defaultdict(collections.deque)
         )
@@ -30,21 +34,23 @@ class InProcessQueue:
     async def close(self) -> None:
         pass
 
-    async def put(self, pool: str, job_id: str) -> None:
+    async def put(self, pool: str, job_id: str, lane: int = USER_LANE) -> None:
+        check_lane(lane)
         waiters = self._waiters.get(pool)
         while waiters:
             waiter = waiters.popleft()
             if not waiter.done():
-                waiter.set_result(Claim(pool, job_id, job_id))
+                waiter.set_result(Claim(pool, job_id, job_id, lane))
                 return
-        self._lines[pool].append(job_id)
+        self._lines[pool, lane].append(job_id)
 
     def _take(self, pools: Sequence[str]) -> Claim | None:
-        for pool in pools:
-            line = self._lines.get(pool)
-            if line:
-                job_id = line.popleft()
-                return Claim(pool, job_id, job_id)
+        for lane in LANES:
+            for pool in pools:
+                line = self._lines.get((pool, lane))
+                if line:
+                    job_id = line.popleft()
+                    return Claim(pool, job_id, job_id, lane)
         return None
 
     async def claim(self, pools: Sequence[str], consumer: str, timeout: float) -> Claim | None:
@@ -68,23 +74,27 @@ class InProcessQueue:
         pass
 
     async def remove(self, pool: str, job_id: str) -> bool:
-        try:
-            self._lines[pool].remove(job_id)
-        except ValueError:
-            return False
-        return True
+        for lane in LANES:
+            line = self._lines.get((pool, lane))
+            if line and job_id in line:
+                line.remove(job_id)
+                return True
+        return False
 
     async def holds(self, pool: str, job_id: str) -> bool:
-        return job_id in self._lines.get(pool, ())
+        return any(job_id in self._lines.get((pool, lane), ()) for lane in LANES)
 
     async def position(self, pool: str, job_id: str) -> int | None:
-        try:
-            return self._lines[pool].index(job_id)
-        except ValueError:
-            return None
+        before = 0
+        for lane in LANES:
+            line = self._lines.get((pool, lane), ())
+            if job_id in line:
+                return before + line.index(job_id)
+            before += len(line)
+        return None
 
     async def depth(self, pool: str) -> int:
-        return len(self._lines.get(pool, ()))
+        return sum(len(self._lines.get((pool, lane), ())) for lane in LANES)
 
     async def unfinished(self, pool: str) -> int:
         return 0  # a claim here is taken in the same step that hands it over

@@ -1,5 +1,7 @@
 """The queue in Redis Streams: one stream per pool, read through one consumer group.
 
+Each lane of a pool is its own stream (`keys.stream(pool, lane)`); a claim reads the lanes in
+order, so a job of a higher lane is delivered only while the lower lanes are empty.
 A claim is an XREADGROUP delivery; an ack retires it (XACK, then XDEL so streams stay short).
 A delivery that nobody acknowledges within `reclaim_after` seconds (its worker died between
 claiming and finishing) is handed to the next claimer with XAUTOCLAIM; the store, not the queue,
@@ -20,7 +22,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from pier.queue import keys
-from pier.queue.base import Claim, QueueUnavailable
+from pier.queue.base import LANES, USER_LANE, Claim, QueueUnavailable, check_lane
 
 MAX_BLOCK = 10.0  # seconds one XREADGROUP blocks; a longer claim reads again
 READ_TIMEOUT = MAX_BLOCK + 5.0  # seconds the client waits for any reply
@@ -30,7 +32,7 @@ READ_TIMEOUT = MAX_BLOCK + 5.0  # seconds the client waits for any reply
 _REMOVE = """
 local found = redis.call('HGET', KEYS[2], ARGV[1])
 if not found then return 0 end
-local entry = string.match(found, ' (.+)$')
+local entry = string.match(found, ' (%S+)$')
 local groups = redis.call('XINFO', 'GROUPS', KEYS[1])
 for _, group in ipairs(groups) do
   local info = {}
@@ -92,56 +94,81 @@ class RedisQueue:
     async def _group(self, pool: str) -> None:
         if pool in self._groups:
             return
-        try:
-            await self._call(self.redis.xgroup_create(keys.stream(pool), keys.GROUP, "0", True))
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise QueueUnavailable(f"The queue at {self.url} refused: {exc}") from exc
+        for lane in LANES:
+            try:
+                await self._call(
+                    self.redis.xgroup_create(keys.stream(pool, lane), keys.GROUP, "0", True)
+                )
+            except ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise QueueUnavailable(f"The queue at {self.url} refused: {exc}") from exc
         self._groups.add(pool)
 
-    async def put(self, pool: str, job_id: str) -> None:
+    async def put(self, pool: str, job_id: str, lane: int = USER_LANE) -> None:
+        check_lane(lane)
         await self._group(pool)
-        entry = await self._call(self.redis.xadd(keys.stream(pool), {"job": job_id}))
-        await self._call(self.redis.hset(keys.ENTRIES, job_id, f"{pool} {entry}"))
+        entry = await self._call(self.redis.xadd(keys.stream(pool, lane), {"job": job_id}))
+        await self._call(self.redis.hset(keys.ENTRIES, job_id, f"{pool} {lane} {entry}"))
 
     async def claim(self, pools: Sequence[str], consumer: str, timeout: float) -> Claim | None:
         for index, held in enumerate(self._held):
             if held.pool in pools:
                 return self._held.pop(index)
         deadline = time.monotonic() + timeout
+        lanes = {keys.stream(pool, lane): (pool, lane) for lane in LANES for pool in pools}
         while True:
             for pool in pools:
                 await self._group(pool)
-                found = await self._reclaim(pool, consumer)
+            # The lanes in order, without blocking: a higher lane only once the lower are empty.
+            for lane in LANES:
+                for pool in pools:
+                    found = await self._reclaim(pool, lane, consumer)
+                    if found is not None:
+                        return found
+                found = await self._read(
+                    consumer, [keys.stream(pool, lane) for pool in pools], None, lanes
+                )
                 if found is not None:
                     return found
             left = deadline - time.monotonic()
-            block = max(1, int(min(left, MAX_BLOCK) * 1000)) if left > 0 else None
-            reply = await self._call(
-                self.redis.xreadgroup(
-                    keys.GROUP,
-                    consumer,
-                    {keys.stream(pool): ">" for pool in pools},
-                    count=1,
-                    block=block,
-                )
-            )
-            claims = [
-                Claim(stream.removeprefix(keys.stream("")), fields["job"], entry)
-                for stream, entries in reply or []
-                for entry, fields in entries
-                if fields
-            ]
-            if claims:
-                self._held.extend(claims[1:])
-                return claims[0]
+            if left <= 0:
+                return None
+            block = max(1, int(min(left, MAX_BLOCK) * 1000))
+            found = await self._read(consumer, list(lanes), block, lanes)
+            if found is not None:
+                return found
             if left <= MAX_BLOCK:
                 return None
 
-    async def _reclaim(self, pool: str, consumer: str) -> Claim | None:
+    async def _read(
+        self,
+        consumer: str,
+        streams: list[str],
+        block: int | None,
+        lanes: dict[str, tuple[str, int]],
+    ) -> Claim | None:
+        """One XREADGROUP of new entries; the most urgent delivery, the rest held for later."""
+        reply = await self._call(
+            self.redis.xreadgroup(
+                keys.GROUP, consumer, {name: ">" for name in streams}, count=1, block=block
+            )
+        )
+        delivered = [
+            (lanes[stream][1], Claim(lanes[stream][0], fields["job"], entry, lanes[stream][1]))
+            for stream, entries in reply or []
+            for entry, fields in entries
+            if fields
+        ]
+        if not delivered:
+            return None
+        delivered.sort(key=lambda item: item[0])
+        self._held.extend(claim for _, claim in delivered[1:])
+        return delivered[0][1]
+
+    async def _reclaim(self, pool: str, lane: int, consumer: str) -> Claim | None:
         reply = await self._call(
             self.redis.xautoclaim(
-                keys.stream(pool),
+                keys.stream(pool, lane),
                 keys.GROUP,
                 consumer,
                 min_idle_time=int(self.reclaim_after * 1000),
@@ -151,11 +178,19 @@ class RedisQueue:
         )
         for entry, fields in reply[1] if reply else []:
             if fields:
-                return Claim(pool, fields["job"], entry)
+                return Claim(pool, fields["job"], entry, lane)
         return None
 
+    async def _lane_of(self, job_id: str) -> tuple[int, str] | None:
+        """The lane and stream entry of a queued or claimed job."""
+        found = await self._call(self.redis.hget(keys.ENTRIES, job_id))
+        if not found:
+            return None
+        parts = found.split(" ")
+        return (int(parts[1]) if len(parts) > 2 else USER_LANE), parts[-1]
+
     async def ack(self, claim: Claim) -> None:
-        stream = keys.stream(claim.pool)
+        stream = keys.stream(claim.pool, claim.lane)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.xack(stream, keys.GROUP, claim.receipt)
             pipe.xdel(stream, claim.receipt)
@@ -164,48 +199,59 @@ class RedisQueue:
 
     async def remove(self, pool: str, job_id: str) -> bool:
         await self._group(pool)
+        where = await self._lane_of(job_id)
+        if where is None:
+            return False
         removed = await self._call(
-            self._remove(keys=[keys.stream(pool), keys.ENTRIES], args=[job_id, keys.GROUP])
+            self._remove(
+                keys=[keys.stream(pool, where[0]), keys.ENTRIES], args=[job_id, keys.GROUP]
+            )
         )
         return bool(removed)
 
     async def holds(self, pool: str, job_id: str) -> bool:
         return bool(await self._call(self.redis.hexists(keys.ENTRIES, job_id)))
 
-    async def _last_delivered(self, pool: str) -> tuple[str, int]:
+    async def _last_delivered(self, pool: str, lane: int) -> str:
         await self._group(pool)
-        for group in await self._call(self.redis.xinfo_groups(keys.stream(pool))):
+        for group in await self._call(self.redis.xinfo_groups(keys.stream(pool, lane))):
             if group["name"] == keys.GROUP:
-                lag = group.get("lag")
-                return str(group["last-delivered-id"]), -1 if lag is None else int(lag)
-        return "0-0", -1
+                return str(group["last-delivered-id"])
+        return "0-0"
+
+    async def _waiting(self, pool: str, lane: int, until: str = "+") -> int:
+        """How many entries of a lane wait undelivered, up to entry `until` (included)."""
+        last = await self._last_delivered(pool, lane)
+        if until != "+" and _sortable(until) <= _sortable(last):
+            return 0
+        waiting = await self._call(
+            self.redis.xrange(keys.stream(pool, lane), _after(last), until, count=DEPTH_LIMIT)
+        )
+        return len(waiting)
 
     async def position(self, pool: str, job_id: str) -> int | None:
-        found = await self._call(self.redis.hget(keys.ENTRIES, job_id))
-        if not found:
+        where = await self._lane_of(job_id)
+        if where is None:
             return None
-        entry = found.partition(" ")[2]
-        last, _ = await self._last_delivered(pool)
-        if _sortable(entry) <= _sortable(last):
+        lane, entry = where
+        if _sortable(entry) <= _sortable(await self._last_delivered(pool, lane)):
             return None  # delivered: no longer waiting
-        before = await self._call(
-            self.redis.xrange(keys.stream(pool), _after(last), entry, count=100_000)
-        )
-        return max(0, len(before) - 1)
+        mine = await self._waiting(pool, lane, entry)
+        before = sum([await self._waiting(pool, lower) for lower in LANES if lower < lane])
+        return before + max(0, mine - 1)
 
     async def unfinished(self, pool: str) -> int:
         await self._group(pool)
-        summary = await self._call(self.redis.xpending(keys.stream(pool), keys.GROUP))
-        return int(summary.get("pending", 0)) if isinstance(summary, dict) else 0
+        count = 0
+        for lane in LANES:
+            summary = await self._call(self.redis.xpending(keys.stream(pool, lane), keys.GROUP))
+            count += int(summary.get("pending", 0)) if isinstance(summary, dict) else 0
+        return count
 
     async def depth(self, pool: str) -> int:
         # Counted, not read from the group's `lag`: after deletions (acks delete entries) Redis
         # may report a lag that is no longer true.
-        last, _ = await self._last_delivered(pool)
-        waiting = await self._call(
-            self.redis.xrange(keys.stream(pool), _after(last), "+", count=DEPTH_LIMIT)
-        )
-        return len(waiting)
+        return sum([await self._waiting(pool, lane) for lane in LANES])
 
 
 def _sortable(entry: str) -> tuple[int, int]:

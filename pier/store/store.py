@@ -11,7 +11,7 @@ import functools
 import hashlib
 import secrets
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -355,10 +355,15 @@ class Store(JobStore):
         before: tuple[datetime, str] | None,
         limit: int,
         model: str | None = None,
+        sources: Sequence[str] | None = None,
     ) -> list[PredictionRecord]:
+        """A page of an account's predictions, newest first; `sources` keeps only those made
+        from these sources ("web", "api", "example")."""
         query = sa.select(predictions).where(predictions.c.account_id == account_id)
         if model:
             query = query.where(predictions.c.model == model)
+        if sources is not None:
+            query = query.where(predictions.c.source.in_(list(sources)))
         if before:
             query = query.where(
                 sa.tuple_(predictions.c.created_at, predictions.c.id) < sa.tuple_(*before)

@@ -92,7 +92,7 @@ predictions = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("metrics", sa.JSON, nullable=False),
     sa.Column("progress", sa.JSON, nullable=True),
-    sa.Column("source", sa.String(8), nullable=False, server_default="api"),
+    sa.Column("source", sa.String(8), nullable=False, server_default="api"),  # web|api|example
     sa.Column("webhook", sa.Text, nullable=True),
     sa.Column("webhook_events_filter", sa.JSON, nullable=True),
     sa.Column("stream_token", sa.String(64), nullable=False),
@@ -104,7 +104,12 @@ predictions = sa.Table(
     sa.Column("worker_id", sa.String(64), nullable=True),
     sa.Column("lease_expires_at", UTC_TS, nullable=True),
     sa.Column("cancel_requested_at", UTC_TS, nullable=True),
+    # The prediction this one was tweaked from (same account), and the queue lane it waits in:
+    # 0 for people, higher for background work such as the first-start examples.
+    sa.Column("tweaked_from", sa.String(32), nullable=True),
+    sa.Column("lane", sa.Integer, nullable=False, server_default="0"),
     sa.Index("ix_predictions_account_created", "account_id", "created_at", "id"),
+    sa.Index("ix_predictions_account_source", "account_id", "source", "created_at"),
     sa.Index("ix_predictions_status_lease", "status", "lease_expires_at"),
     sa.Index("ix_predictions_status", "status"),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -170,6 +171,7 @@ async def _create(request: Request, svc: ServicesDep, account: Row, model: Row |
     shown, hidden = _validate(version, body.get("input"))
     webhook, events = _webhook(svc, body)
     source = "web" if request.headers.get("x-pier-source") == "web" else "api"
+    tweaked_from = await _tweaked_from(svc, account, body.get("tweaked_from"))
     row = new_prediction(
         account["id"],
         model,
@@ -179,6 +181,7 @@ async def _create(request: Request, svc: ServicesDep, account: Row, model: Row |
         source=source,
         webhook=webhook,
         webhook_events_filter=events,
+        tweaked_from=tweaked_from,
     )
     stored = await _data_uri_inputs(svc, version, row)
     try:
@@ -207,6 +210,23 @@ async def _create(request: Request, svc: ServicesDep, account: Row, model: Row |
             )
             return json_response(body_out, 201, headers)
     return json_response(await _render(svc, live.row, live), 201, headers)
+
+
+async def _tweaked_from(svc: ServicesDep, account: Row, value: Any) -> str | None:
+    """The prediction a new one was tweaked from (a Pier extension): one of the account's."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or await svc.store.get_prediction(value, account["id"]) is None:
+        description = "must be the id of one of your predictions"
+        raise ApiError(
+            422,
+            f"- tweaked_from: {description}\n",
+            "Input validation failed",
+            invalid_fields=[
+                {"type": "invalid", "field": "tweaked_from", "description": description}
+            ],
+        )
+    return value
 
 
 def _webhook(svc: ServicesDep, body: dict[str, Any]) -> tuple[str | None, list[str] | None]:
@@ -292,6 +312,28 @@ async def cancel_prediction(prediction_id: str, svc: ServicesDep, account: Accou
     return json_response(await _render(svc, row))
 
 
+SOURCES = ("web", "api", "example")
+
+
+def _sources(source: str | None) -> list[str] | None:
+    """The sources a list keeps: by default a person's own (playground and API), not the
+    examples made at first start; `?source=example`, `?source=web,api` or `?source=all`."""
+    if not source:
+        return ["web", "api"]
+    names = [name.strip() for name in source.split(",") if name.strip()]
+    if names == ["all"]:
+        return None
+    unknown = [name for name in names if name not in SOURCES]
+    if unknown or not names:
+        raise ApiError(
+            400,
+            f"Unknown source {', '.join(unknown) or source!r}: use web, api, example or all "
+            "(several separated by commas).",
+            "Invalid source",
+        )
+    return names
+
+
 @router.get("/v1/predictions")
 async def list_predictions(
     request: Request,
@@ -299,18 +341,22 @@ async def list_predictions(
     account: AccountDep,
     cursor: str | None = None,
     model: str | None = None,
+    source: str | None = None,
 ) -> Response:
     before = None
     if cursor:
         before = decode_time_cursor(cursor)
-    rows = await svc.store.list_predictions(account["id"], before, PAGE_SIZE + 1, model)
+    sources = _sources(source)
+    rows = await svc.store.list_predictions(account["id"], before, PAGE_SIZE + 1, model, sources)
     next_url = None
     if len(rows) > PAGE_SIZE:
         rows = rows[:PAGE_SIZE]
         last = rows[-1]
         token = encode_cursor([last["created_at"].isoformat(), last["id"]])
-        extra = f"&model={model}" if model else ""
-        next_url = f"{svc.base_url}/v1/predictions?cursor={token}{extra}"
+        query = {"cursor": token, "model": model, "source": source}
+        next_url = f"{svc.base_url}/v1/predictions?" + urlencode(
+            {k: v for k, v in query.items() if v}
+        )
     results = []
     for row in rows:
         live = svc.dispatcher.live.get(row["id"])

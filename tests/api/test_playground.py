@@ -1,0 +1,89 @@
+"""What the playground relies on in the API: where a prediction came from (and the examples kept
+out of a person's list), tweak lineage, and a person's job going before queued examples."""
+
+from __future__ import annotations
+
+from pier.bootstrap import _run_example
+from tests.conftest import Pier
+
+
+async def run_examples(pier: Pier, model: str, inputs: list[dict[str, object]]) -> None:
+    """Queue examples the way the first start does."""
+    svc = pier.services
+    owner, name = model.split("/")
+    row = await svc.store.get_model(owner, name, pier.info.account["id"])
+    assert row is not None
+    version = await svc.store.get_version(row["id"], row["latest_version_id"])
+    assert version is not None
+    for example in inputs:
+        await _run_example(svc.store, svc.dispatcher, pier.info.account, row, version, example)
+
+
+async def listed(pier: Pier, query: str = "") -> list[dict[str, object]]:
+    response = await pier.client.get(f"/v1/predictions{query}")
+    assert response.status_code == 200, response.text
+    return list(response.json()["results"])
+
+
+async def test_examples_stay_out_of_your_predictions_unless_asked_for(pier: Pier) -> None:
+    await pier.add_builtin("echo")
+    await run_examples(pier, "pier/echo", [{"text": "example"}])
+    mine = (await pier.create("pier/echo", {"text": "mine"}, wait=30)).json()
+    web = await pier.client.post(
+        "/v1/models/pier/echo/predictions",
+        json={"input": {"text": "web"}},
+        headers={"Prefer": "wait=30", "X-Pier-Source": "web"},
+    )
+    assert mine["source"] == "api" and web.json()["source"] == "web"
+    assert [p["id"] for p in await listed(pier)] == [web.json()["id"], mine["id"]]
+    examples = await listed(pier, "?source=example")
+    assert [p["source"] for p in examples] == ["example"]
+    assert examples[0]["input"] == {"text": "example", "uppercase": False, "repeat": 1}
+    assert len(await listed(pier, "?source=all")) == 3
+    assert [p["source"] for p in await listed(pier, "?source=web")] == ["web"]
+    assert len(await listed(pier, "?source=example,api")) == 2
+    bad = await pier.client.get("/v1/predictions?source=robots")
+    assert bad.status_code == 400
+    assert bad.headers["content-type"].startswith("application/problem+json")
+    assert "robots" in bad.json()["detail"] and "example" in bad.json()["detail"]
+
+
+async def test_a_tweak_records_where_it_came_from(pier: Pier) -> None:
+    await pier.add_builtin("echo")
+    first = (await pier.create("pier/echo", {"text": "one"}, wait=30)).json()
+    assert first["tweaked_from"] is None
+    response = await pier.client.post(
+        "/v1/models/pier/echo/predictions",
+        json={"input": {"text": "two"}, "tweaked_from": first["id"]},
+        headers={"Prefer": "wait=30"},
+    )
+    assert response.status_code == 201
+    tweak = response.json()
+    assert tweak["tweaked_from"] == first["id"]
+    again = (await pier.client.get(f"/v1/predictions/{tweak['id']}")).json()
+    assert again["tweaked_from"] == first["id"]
+    for wrong in ("nope", 12):
+        refused = await pier.client.post(
+            "/v1/models/pier/echo/predictions",
+            json={"input": {"text": "x"}, "tweaked_from": wrong},
+        )
+        assert refused.status_code == 422
+        assert refused.json()["invalid_fields"][0]["field"] == "tweaked_from"
+
+
+async def test_your_first_prediction_does_not_wait_behind_the_examples(pier: Pier) -> None:
+    await pier.add_builtin("slow")
+    await run_examples(pier, "pier/slow", [{"steps": 8, "delay": 0.05}] * 3)
+    examples = await listed(pier, "?source=example")
+    assert len(examples) == 3
+    mine = (await pier.create("pier/slow", {"steps": 1, "delay": 0.0})).json()
+    queue = mine["queue"]
+    if queue is not None and queue["phase"] == "queued":
+        # At most the one example already taken runs before it; the queued ones do not count.
+        assert queue["position"] == 1 and queue["ahead"] <= 1
+    done = await pier.wait_done(mine["id"])
+    assert done["status"] == "succeeded"
+    ended = [await pier.wait_done(str(p["id"])) for p in examples]
+    assert all(p["status"] == "succeeded" for p in ended)
+    later = sorted(ended, key=lambda p: p["started_at"])[1:]  # the first may have started already
+    assert all(p["started_at"] > done["started_at"] for p in later)

@@ -1,0 +1,60 @@
+"""Queue lanes: a person's job is claimed before background jobs queued earlier, and the position
+each job is told counts every job that will really be claimed before it (both queues)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pier.queue import BACKGROUND_LANE, USER_LANE, JobQueue
+
+
+async def drain(queue: JobQueue, pool: str) -> list[str]:
+    seen = []
+    while (claim := await queue.claim([pool], "w", 0)) is not None:
+        seen.append(claim.job_id)
+        await queue.ack(claim)
+    return seen
+
+
+async def test_a_user_job_goes_before_background_jobs_queued_earlier(queue: JobQueue) -> None:
+    for job in ("ex1", "ex2", "ex3"):
+        await queue.put("L", job, BACKGROUND_LANE)
+    await queue.put("L", "mine", USER_LANE)
+    assert await queue.depth("L") == 4
+    assert await queue.position("L", "mine") == 0
+    # Background jobs count the user's job too: it will be claimed before them.
+    assert [await queue.position("L", j) for j in ("ex1", "ex2", "ex3")] == [1, 2, 3]
+    assert await drain(queue, "L") == ["mine", "ex1", "ex2", "ex3"]
+
+
+async def test_positions_stay_honest_while_jobs_are_claimed(queue: JobQueue) -> None:
+    await queue.put("M", "bg1", BACKGROUND_LANE)
+    await queue.put("M", "u1")
+    await queue.put("M", "bg2", BACKGROUND_LANE)
+    await queue.put("M", "u2")
+    assert [await queue.position("M", j) for j in ("u1", "u2", "bg1", "bg2")] == [0, 1, 2, 3]
+    first = await queue.claim(["M"], "w", 0)
+    assert first is not None and first.job_id == "u1" and first.lane == USER_LANE
+    await queue.ack(first)
+    assert [await queue.position("M", j) for j in ("u2", "bg1", "bg2")] == [0, 1, 2]
+    # A background job can still be taken out of the line, and the rest move up.
+    assert await queue.remove("M", "bg1") is True
+    assert await queue.position("M", "bg2") == 1
+    assert await queue.holds("M", "bg2") and not await queue.holds("M", "bg1")
+    assert await drain(queue, "M") == ["u2", "bg2"]
+    assert await queue.depth("M") == 0
+
+
+async def test_a_claimed_background_job_is_acknowledged_in_its_lane(queue: JobQueue) -> None:
+    await queue.put("N", "bg", BACKGROUND_LANE)
+    claim = await queue.claim(["N"], "w", 0)
+    assert claim is not None and claim.lane == BACKGROUND_LANE
+    assert await queue.unfinished("N") in (0, 1)  # the in-process queue counts none
+    await queue.ack(claim)
+    assert await queue.unfinished("N") == 0
+    assert not await queue.holds("N", "bg")
+
+
+async def test_an_unknown_lane_is_refused(queue: JobQueue) -> None:
+    with pytest.raises(ValueError, match="lane"):
+        await queue.put("O", "x", 7)
