@@ -98,6 +98,24 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_request_bytes", int, 110 * MB, "Largest request body accepted (413 above it)."),
     Setting("max_file_bytes", int, 100 * MB, "Largest uploaded or downloaded input file."),
     Setting(
+        "max_push_bytes",
+        int,
+        2048 * MB,
+        "Largest model archive `pier push` may upload (413 above it).",
+    ),
+    Setting(
+        "max_push_unpacked_bytes",
+        int,
+        8192 * MB,
+        "Most bytes a pushed model archive may unpack to (413 above it).",
+    ),
+    Setting(
+        "max_weights_bytes",
+        int,
+        65536 * MB,
+        "Largest weights file a model's COG_WEIGHTS URL may download.",
+    ),
+    Setting(
         "file_expiry_seconds",
         float,
         86400.0,
@@ -186,6 +204,9 @@ class Settings:
     setup_retry_after: float = 30.0
     max_request_bytes: int = 110 * MB
     max_file_bytes: int = 100 * MB
+    max_push_bytes: int = 2048 * MB
+    max_push_unpacked_bytes: int = 8192 * MB
+    max_weights_bytes: int = 65536 * MB
     file_expiry_seconds: float = 86400.0
     max_log_bytes: int = 1 * MB
     builtin_models: bool = True

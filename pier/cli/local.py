@@ -16,8 +16,10 @@ from pier.jobs import Status
 from pier.registry import ModelDir
 from pier.runner.errors import SetupFailed
 from pier.runner.inspect import inspect_model
+from pier.runner.weights import MAX_BYTES_ENV, WEIGHTS_DIR_ENV
 from pier.runner.worker import PredictionEvents, Worker
 from pier.sdk.validate import validate_input
+from pier.settings import Settings
 
 
 def _save_files(value: Any, output_dir: Path, saved: list[Path]) -> Any:
@@ -49,7 +51,13 @@ async def _run(directory: Path, pairs: list[tuple[str, str]], output_dir: Path) 
     inputs, errors = validate_input(schema, payload)
     if errors:
         raise InputError("; ".join(f"{e.field}: {e.description}" for e in errors))
-    worker = Worker(model_dir.path, model_dir.predict_ref, env=model_dir.environment)
+    settings = Settings.load()
+    env = {
+        WEIGHTS_DIR_ENV: str(settings.data_dir / "weights"),
+        MAX_BYTES_ENV: str(settings.max_weights_bytes),
+        **model_dir.environment,
+    }
+    worker = Worker(model_dir.path, model_dir.predict_ref, env=env)
     streamed: list[Any] = []
     iterator = False
 

@@ -15,6 +15,7 @@ from pier.blobs import BlobsUnavailable
 from pier.blobs.archive import ArchiveError, ensure_version_dir
 from pier.dispatch.live import Live
 from pier.dispatch.outputs import OutputSink
+from pier.dispatch.weights import weights_env
 from pier.files import FileError, scratch_dir
 from pier.jobs import Phase, Status
 from pier.queue import Claim, QueueUnavailable
@@ -219,6 +220,8 @@ class VersionPool:
         try:
             if worker.state.name == "NEW":
                 worker.model_dir = await self._version_dir()
+                store, settings = self.dispatcher.store, self.dispatcher.settings
+                worker.env.update(await weights_env(store, settings, self.version))
             await worker.ensure_started()
         except (SetupFailed, ArchiveError, BlobsUnavailable) as exc:
             if not live.status.terminal:

@@ -11,6 +11,7 @@ import types
 import typing
 from typing import Any
 
+from pier.runner import weights
 from pier.sdk.types import File, Path
 
 SHIM_DIR = pathlib.Path(__file__).resolve().parent.parent / "_shim"
@@ -82,7 +83,8 @@ def import_ref(model_dir: pathlib.Path, ref: str) -> Any:
 
 def weights_argument(setup: Any) -> Any:
     """What to pass as `setup(weights=...)`: COG_WEIGHTS, else ./weights, else None, converted
-    to the parameter's annotation. NO_WEIGHTS when setup takes no `weights` parameter."""
+    to the parameter's annotation (an http(s) URL is downloaded into the weights cache first,
+    unless the parameter takes only `str`). NO_WEIGHTS when setup takes no `weights` parameter."""
     try:
         params = inspect.signature(setup).parameters
     except (TypeError, ValueError):
@@ -98,9 +100,11 @@ def weights_argument(setup: Any) -> Any:
         hint = None
     union = typing.get_origin(hint) in (typing.Union, types.UnionType)
     options = typing.get_args(hint) if union else (hint,)
-    local = source.removeprefix("file://")
     if str in options and Path not in options and File not in options:
         return source
+    if weights.is_url(source):  # downloaded once per machine, then handed over as a file
+        source = str(weights.fetch(source))
+    local = source.removeprefix("file://")
     if File in options and os.path.isfile(local):
         return open(local, "rb")  # noqa: SIM115 - the model keeps the handle
     if "://" in source:

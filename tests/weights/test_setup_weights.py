@@ -1,0 +1,48 @@
+"""A model whose cog.yaml sets COG_WEIGHTS to a URL gets the downloaded file in setup()."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from tests.conftest import model_dir, running_pier
+from tests.weights.fileserver import FileServer, file_server
+
+__all__ = ["file_server"]
+
+WEIGHTS = b"the weights " * 1000
+
+
+def weighted_model(tmp_path: Path, name: str, url: str) -> Path:
+    directory = model_dir(tmp_path / name, "setup_weights.py")
+    (directory / "cog.yaml").write_text(
+        'build:\n  python_version: "3.11"\npredict: "predict.py:Predictor"\n'
+        f"environment:\n  - COG_WEIGHTS={url}\n"
+    )
+    return directory
+
+
+async def test_setup_gets_the_downloaded_weights(file_server: FileServer, tmp_path: Path) -> None:
+    sha = hashlib.sha256(WEIGHTS).hexdigest()
+    url = file_server.add("/weights.txt", WEIGHTS)
+    good = weighted_model(tmp_path, "good", f"{url}#sha256={sha}")
+    bad = weighted_model(tmp_path, "bad", f"{url}#sha256={'1' * 64}")
+    async with running_pier(tmp_path) as pier:
+        await pier.add_model("admin/weighted", good)
+        await pier.add_model("admin/mismatched", bad)
+        created = (await pier.create("admin/weighted", {})).json()
+        done = await pier.wait_done(created["id"], timeout=60)
+        assert done["status"] == "succeeded", done
+        assert done["output"] == "Path:" + WEIGHTS.decode()
+        cached = pier.services.settings.data_dir / "weights" / "sha256" / sha / "weights.txt"
+        assert cached.read_bytes() == WEIGHTS
+
+        failed = (await pier.create("admin/mismatched", {})).json()
+        failed = await pier.wait_done(failed["id"], timeout=60)
+        assert failed["status"] == "failed"
+        assert f"have sha256 {sha}, but the URL's #sha256= says 1111" in failed["error"]
+        assert "Setup failed" in failed["error"]
+        assert "Weights: " in failed["logs"]  # the download's progress is in the model's logs
+    # The cached copy did not have the checksum the second model asks for, so it was fetched
+    # again (the URL may serve new content now), checked, and refused.
+    assert len(file_server.requests) == 2
