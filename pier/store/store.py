@@ -356,6 +356,7 @@ class Store(JobStore):
         limit: int,
         model: str | None = None,
         sources: Sequence[str] | None = None,
+        statuses: Sequence[str] | None = None,
     ) -> list[PredictionRecord]:
         """A page of an account's predictions, newest first; `sources` keeps only those made
         from these sources ("web", "api", "example")."""
@@ -364,6 +365,8 @@ class Store(JobStore):
             query = query.where(predictions.c.model == model)
         if sources is not None:
             query = query.where(predictions.c.source.in_(list(sources)))
+        if statuses is not None:
+            query = query.where(predictions.c.status.in_(list(statuses)))
         if before:
             query = query.where(
                 sa.tuple_(predictions.c.created_at, predictions.c.id) < sa.tuple_(*before)

@@ -334,6 +334,23 @@ def _sources(source: str | None) -> list[str] | None:
     return names
 
 
+def _statuses(status: str | None) -> list[str] | None:
+    """The statuses a list keeps: all by default; `?status=failed` or `?status=failed,canceled`."""
+    if not status:
+        return None
+    names = [name.strip() for name in status.split(",") if name.strip()]
+    known = [s.value for s in Status]
+    unknown = [name for name in names if name not in known]
+    if unknown or not names:
+        raise ApiError(
+            400,
+            f"Unknown status {', '.join(unknown) or status!r}: use {', '.join(known)} "
+            "(several separated by commas).",
+            "Invalid status",
+        )
+    return names
+
+
 @router.get("/v1/predictions")
 async def list_predictions(
     request: Request,
@@ -342,18 +359,21 @@ async def list_predictions(
     cursor: str | None = None,
     model: str | None = None,
     source: str | None = None,
+    status: str | None = None,
 ) -> Response:
     before = None
     if cursor:
         before = decode_time_cursor(cursor)
-    sources = _sources(source)
-    rows = await svc.store.list_predictions(account["id"], before, PAGE_SIZE + 1, model, sources)
+    sources, statuses = _sources(source), _statuses(status)
+    rows = await svc.store.list_predictions(
+        account["id"], before, PAGE_SIZE + 1, model, sources, statuses
+    )
     next_url = None
     if len(rows) > PAGE_SIZE:
         rows = rows[:PAGE_SIZE]
         last = rows[-1]
         token = encode_cursor([last["created_at"].isoformat(), last["id"]])
-        query = {"cursor": token, "model": model, "source": source}
+        query = {"cursor": token, "model": model, "source": source, "status": status}
         next_url = f"{svc.base_url}/v1/predictions?" + urlencode(
             {k: v for k, v in query.items() if v}
         )
