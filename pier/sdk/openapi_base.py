@@ -94,7 +94,9 @@ def _training_paths() -> dict[str, Any]:
                 "Train", "train_trainings_post", _ref("TrainingRequest"), "TrainingResponse"
             )
         },
-        "/trainings/{training_id}": {"put": _put(put, param, _ref("TrainingRequest"))},
+        "/trainings/{training_id}": {
+            "put": _put(put, param, {**_ref("TrainingRequest"), "title": "Training Request"})
+        },
         "/trainings/{training_id}/cancel": {
             "post": _cancel(
                 "Cancel Training",

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import enum
 import pathlib
+import re
 from typing import Any
 
 from pier.sdk import openapi_base
 from pier.sdk.input import FieldInfo
 from pier.sdk.signature import InputField, Kind, Signature, TypeNode, read_signature
 from pier.sdk.types import SECRET_SCHEMA, URI_SCHEMA, Secret
+from pier.sdk.validate import validate_input
 
 Schemas = dict[str, dict[str, Any]]
 
@@ -141,9 +143,10 @@ def input_component(sig: Signature, title: str, schemas: Schemas) -> dict[str, A
     if sig.accepts_kwargs:
         out["additionalProperties"] = True
     out["type"] = "object"
-    required = [f.name for f in sig.inputs if f.required]
-    if required:
-        out["required"] = required
+    # Pydantic lists every input without a default; Cog then drops the nullable ones, and
+    # keeps the list even when that leaves it empty.
+    if any(f.must_be_given for f in sig.inputs):
+        out["required"] = [f.name for f in sig.inputs if f.required]
     out["title"] = title
     return out
 
@@ -170,10 +173,8 @@ def openapi30(node: Any) -> Any:
         else:
             out[key] = openapi30(value)
     props = out.get("properties")
-    if isinstance(props, dict) and "required" in out:
+    if isinstance(props, dict) and "required" in out:  # kept when empty, as Cog does
         out["required"] = [k for k in out["required"] if not props.get(k, {}).get("nullable")]
-        if not out["required"]:
-            del out["required"]
     return out
 
 
@@ -184,21 +185,66 @@ def model_schema(model: type, schemas: Schemas) -> dict[str, Any]:
     return dict(openapi30(raw))
 
 
+# Cog names the return class after the component; a class named after the *other* output
+# component is inlined under a subclass (cog 0.16 `get_output_type`/`get_training_output_type`).
+TWIN = {"Output": "TrainingOutput", "TrainingOutput": "Output"}
+
+
 def output_component(node: TypeNode, title: str, schemas: Schemas) -> None:
     if node.kind is Kind.MODEL and node.model is not None and not node.nullable:
         name = node.model.__name__
-        schemas[name] = model_schema(node.model, schemas)
-        if name != title:
-            schemas[title] = ref(name)
+        body = model_schema(node.model, schemas)
+        if name == title:
+            schemas[title] = body
+        elif name == TWIN[title]:
+            schemas[title] = {**body, "title": title}
+        else:
+            schemas[name] = body
+            schemas[title] = {**ref(name), "title": title}
         return
-    body = type_schema(node, schemas)
+    own: Schemas = {}
+    body = type_schema(node, own)
+    if title in own:  # a user class of the same name inside (`Iterator[List[Output]]`)
+        body, own = _rename(body, own, title, _qualified(node, title))
+    schemas.update(own)
     if body.pop("nullable", False):
-        schemas[title] = {"title": title, **body, "nullable": True}
+        if "anyOf" in body:
+            schemas[title] = {**body, "title": title, "nullable": True}
+        else:
+            schemas[title] = {"title": title, **body, "nullable": True}
         return
     out = {k: v for k, v in body.items() if not k.startswith("x-cog-")}
     out["title"] = title
     out.update((k, v) for k, v in body.items() if k.startswith("x-cog-"))
     schemas[title] = out
+
+
+def _qualified(node: TypeNode, name: str) -> str:
+    """A component name for a user class that would take the place of `name`."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if item.model is not None and item.model.__name__ == name:
+            module = re.sub(r"\W", "_", item.model.__module__)
+            return f"{module}__{name}"
+        stack.extend(item.args)
+    return f"user__{name}"
+
+
+def _rename(body: Any, schemas: Schemas, old: str, new: str) -> tuple[Any, Schemas]:
+    before, after = f"#/components/schemas/{old}", f"#/components/schemas/{new}"
+
+    def swap(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                k: (after if k == "$ref" and v == before else swap(v)) for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [swap(v) for v in value]
+        return value
+
+    renamed = {(new if k == old else k): swap(v) for k, v in schemas.items()}
+    return swap(body), renamed
 
 
 # -- the document -------------------------------------------------------------------------------
@@ -212,7 +258,26 @@ def build_schema(sig: Signature, train_sig: Signature | None = None) -> dict[str
         schemas["TrainingInput"] = input_component(train_sig, "TrainingInput", schemas)
         output_component(train_sig.output, "TrainingOutput", schemas)
     doc["components"]["schemas"] = dict(sorted(schemas.items()))
+    _check_defaults(doc, sig, "Input")
+    if train_sig is not None:
+        _check_defaults(doc, train_sig, "TrainingInput")
     return doc
+
+
+def _check_defaults(doc: dict[str, Any], sig: Signature, component: str) -> None:
+    """A default must pass its own input's checks (`Input(default=1, ge=2)` is an error):
+    the same rules the API applies to requests."""
+    for field in sig.inputs:
+        if not field.info.has_default or field.info.default is None:
+            continue
+        value = json_default(field.info.default)
+        _, problems = validate_input(doc, {field.name: value}, component)
+        mine = [p for p in problems if p.field.split(".")[:2] == ["input", field.name]]
+        if mine:
+            raise TypeError(
+                f"The default of parameter `{field.name}` ({value!r}) does not meet its own "
+                f"constraints: {'; '.join(p.description for p in mine)}"
+            )
 
 
 def openapi_schema(predictor: Any, trainer: Any | None = None) -> dict[str, Any]:

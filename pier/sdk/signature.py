@@ -86,6 +86,12 @@ class InputField:
         return not self.info.has_default and not self.type.nullable
 
     @property
+    def must_be_given(self) -> bool:
+        """Whether a request must name it: no default, even when null is allowed (pydantic
+        asks for `file: Path | None` without a default; `None` is a valid value then)."""
+        return not self.info.has_default
+
+    @property
     def default(self) -> Any:
         """The value the model gets when the input is left out (None for optional ones)."""
         return self.info.default if self.info.has_default else None

@@ -31,6 +31,11 @@ class CancelationException(BaseException):  # noqa: N818 - Cog's spelling, kept 
     """
 
 
+class ExperimentalFeatureWarning(Warning):
+    """The warning category Cog files its experimental features under; models import it to
+    silence them (`warnings.filterwarnings("ignore", category=ExperimentalFeatureWarning)`)."""
+
+
 def _plain_validator(convert: Any) -> Any:
     from pydantic_core import core_schema
 

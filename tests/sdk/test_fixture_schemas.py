@@ -120,3 +120,45 @@ def test_basemodel_fixture(schema_of) -> None:
 def test_fixtures_that_cannot_be_described(schema_of, fixture: str, message: str) -> None:
     with pytest.raises(TypeError, match=message):
         schema_of(fixture)
+
+
+def test_user_class_named_output_inside_an_iterator(schema_of) -> None:
+    schemas = schema_of("output_iterator_of_models")["components"]["schemas"]
+    inner = "output_iterator_of_models__Output"
+    assert schemas["Output"] == {
+        "items": {"items": {"$ref": f"#/components/schemas/{inner}"}, "type": "array"},
+        "type": "array",
+        "title": "Output",
+        "x-cog-array-type": "iterator",
+    }
+    assert schemas[inner]["properties"] == {"text": {"title": "Text", "type": "string"}}
+
+
+def test_return_class_named_training_output_is_inlined(schema_of) -> None:
+    schemas = schema_of("output_training_output")["components"]["schemas"]
+    assert "TrainingOutput" not in schemas
+    assert schemas["Output"] == {
+        "properties": {
+            "label": {"title": "Label", "type": "string"},
+            "size": {"default": 0, "title": "Size", "type": "integer"},
+        },
+        "required": ["label"],
+        "title": "Output",
+        "type": "object",
+    }
+
+
+def test_nullable_input_without_default_leaves_an_empty_required_list(schema_of) -> None:
+    spec = schema_of("input_optional_without_default")["components"]["schemas"]["Input"]
+    assert spec["required"] == []
+    assert list(spec) == ["properties", "type", "required", "title"]
+    assert "required" not in schema_of("input_string_default")["components"]["schemas"]["Input"]
+
+
+def test_default_that_breaks_its_own_constraint_is_refused(schema_of) -> None:
+    with pytest.raises(TypeError, match=r"default of parameter `steps` \(1\) does not meet"):
+        schema_of("input_default_breaks_constraint")
+
+
+def test_experimental_feature_warning_is_importable(schema_of) -> None:
+    assert schema_of("with_context_class")["components"]["schemas"]["Output"]["type"] == "string"

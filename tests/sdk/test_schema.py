@@ -1,8 +1,9 @@
 """The OpenAPI document matches what cog 0.16.12 generates.
 
-The files in cog_schemas/ are the output of `python -m cog.command.openapi_schema` from
-cog 0.16.12 (pydantic 2.14) for the predictors `Example` and `WithTraining`/`train` below;
-the other expectations were observed the same way. This module uses
+The files in cog_schemas/ are what cog 0.16.12's server (pydantic 2.14) answers on
+`/openapi.json` for the predictors `Example` and `WithTraining`/`train` below (the same as
+`python -m cog.command.openapi_schema` prints, except that the server keeps a `title` beside a
+`$ref`); the other expectations were observed the same way. This module uses
 `from __future__ import annotations`, so every hint here is a string that must be resolved.
 """
 
@@ -245,7 +246,7 @@ def test_basemodel_outputs() -> None:
         "title": "Item",
     }
     renamed = _out(MyOut)
-    assert renamed["Output"] == {"$ref": "#/components/schemas/MyOut"}
+    assert renamed["Output"] == {"$ref": "#/components/schemas/MyOut", "title": "Output"}
     assert renamed["MyOut"]["title"] == "MyOut"
     nested = _out(Iterator[list[Item]])
     assert nested["Output"]["items"] == {

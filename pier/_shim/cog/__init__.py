@@ -15,6 +15,7 @@ from pier.sdk import (
     emit_metric,
 )
 from pier.sdk.scope import Scope
+from pier.sdk.types import ExperimentalFeatureWarning
 
 __version__ = "0.16.12"
 
@@ -24,6 +25,7 @@ __all__ = [
     "BasePredictor",
     "CancelationException",
     "ConcatenateIterator",
+    "ExperimentalFeatureWarning",
     "File",
     "Input",
     "Path",

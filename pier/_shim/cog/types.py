@@ -7,6 +7,7 @@ from pier.sdk.predictor import Weights
 from pier.sdk.types import (
     AsyncConcatenateIterator,
     ConcatenateIterator,
+    ExperimentalFeatureWarning,
     File,
     Path,
     Secret,
@@ -16,6 +17,7 @@ __all__ = [
     "AsyncConcatenateIterator",
     "BaseModel",  # noqa: F822 - provided by __getattr__ below
     "ConcatenateIterator",
+    "ExperimentalFeatureWarning",
     "FieldInfo",
     "File",
     "Input",
