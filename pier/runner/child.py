@@ -35,7 +35,7 @@ from pier.runner.loader import (
     prepare_process,
     weights_argument,
 )
-from pier.sdk.scope import Scope, set_current_scope
+from pier.sdk.scope import MetricValue, Scope, set_current_scope
 from pier.sdk.signature import Kind, Signature, read_signature
 from pier.sdk.types import CancelationException
 
@@ -96,7 +96,7 @@ class _Hooks:
         self.child = child
         self.id = prediction_id
 
-    def metric(self, name: str, value: float | int) -> None:
+    def metric(self, name: str, value: MetricValue) -> None:
         self.child.send_from_model(m.Metric(self.id, name, value))
 
     def progress(self, current: int, total: int) -> None:

@@ -92,7 +92,7 @@ class Metric(Message):
     TYPE: ClassVar[str] = "metric"
     id: str
     name: str
-    value: float | int
+    value: float | int | str | list[float | int | str]
 
 
 @dataclass(frozen=True)

@@ -87,3 +87,36 @@ async def test_your_first_prediction_does_not_wait_behind_the_examples(pier: Pie
     assert all(p["status"] == "succeeded" for p in ended)
     later = sorted(ended, key=lambda p: p["started_at"])[1:]  # the first may have started already
     assert all(p["started_at"] > done["started_at"] for p in later)
+
+
+async def output_bytes(pier: Pier, prediction: dict[str, object]) -> list[bytes]:
+    urls = prediction["output"]
+    assert isinstance(urls, list) and urls
+    return [(await pier.client.get(str(url))).content for url in urls]
+
+
+async def test_the_model_reports_its_seed_and_the_words_it_ignored(pier: Pier) -> None:
+    await pier.add_builtin("text-to-image")
+    small = {"num_inference_steps": 3, "width": 64, "height": 64}
+    response = await pier.create(
+        "pier/text-to-image", {"prompt": "a dolphin stacking crates", **small}, wait=60
+    )
+    first = response.json()
+    assert first["status"] == "succeeded", first
+    seed = first["metrics"]["seed"]
+    assert isinstance(seed, int) and first["input"].get("seed") is None
+    assert first["metrics"]["ignored_words"] == ["dolphin", "stacking", "crates"]
+    assert "Ignored words this model does not know: dolphin, stacking, crates" in first["logs"]
+    # The input with the recorded seed filled in repeats the prediction exactly.
+    again = await pier.client.post(
+        "/v1/models/pier/text-to-image/predictions",
+        json={"input": {**first["input"], "seed": seed}, "tweaked_from": first["id"]},
+        headers={"Prefer": "wait=60"},
+    )
+    repeat = again.json()
+    assert repeat["status"] == "succeeded" and repeat["metrics"]["seed"] == seed
+    assert await output_bytes(pier, repeat) == await output_bytes(pier, first)
+    known = await pier.create(
+        "pier/text-to-image", {"prompt": "a red star on a black background", **small}, wait=60
+    )
+    assert "ignored_words" not in known.json()["metrics"]

@@ -56,15 +56,21 @@ def test_scope_outside_the_runner() -> None:
     scope.record_metric("n", 1)
     scope.set_progress(1, 2)
     assert scope.context == {}
-    with pytest.raises(TypeError):
-        scope.record_metric("bad", "1")  # type: ignore[arg-type]
+    scope.record_metric("seed", 7)
+    scope.record_metric("ignored_words", ("dolphin", "crates"))
+    assert scope.metrics["ignored_words"] == ["dolphin", "crates"]
+    for bad in ({"a": 1}, True, [None], object()):
+        with pytest.raises(TypeError):
+            scope.record_metric("bad", bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        scope.record_metric("bad", float("nan"))
 
 
 def test_scope_hooks() -> None:
     seen: list[tuple[str, object]] = []
 
     class Hooks:
-        def metric(self, name: str, value: float | int) -> None:
+        def metric(self, name: str, value: object) -> None:
             seen.append(("metric", (name, value)))
 
         def progress(self, current: int, total: int) -> None:

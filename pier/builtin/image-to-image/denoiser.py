@@ -52,6 +52,7 @@ class Config:
 
 BACKGROUND_WORDS = ("background", "backdrop")
 ARTICLES = ("a", "an", "the")
+FILLER = (*ARTICLES, *BACKGROUND_WORDS, "and", "with")  # unknown, but nothing is lost
 
 
 def words(prompt: str) -> list[str]:
@@ -83,6 +84,20 @@ class Tokenizer:
             ids = ids[: self.max_tokens] or [EMPTY]
             out[row, : len(ids)] = torch.tensor(ids)
         return out
+
+
+def unknown_words(prompts: Sequence[str], vocab: Sequence[str]) -> list[str]:
+    """The words of the prompts that the model never saw, so it ignores them (in order, once
+    each); a background colour it does not know reads "red (as a background)"."""
+    known, found = set(vocab), []
+    for prompt in prompts:
+        for word in words(prompt):
+            if word in known or word in FILLER:
+                continue
+            shown = f"{word[3:]} (as a background)" if word.startswith("bg_") else word
+            if shown not in found:
+                found.append(shown)
+    return found
 
 
 class TextEncoder(nn.Module):
@@ -222,6 +237,10 @@ class Diffusion:
         model = UNet(cfg)
         model.load_state_dict({k: v.float() for k, v in tensors.items()})
         return cls(model, cfg, device)
+
+    def ignored_words(self, prompts: Sequence[str]) -> list[str]:
+        """Words of the prompts this model does not know and so ignores."""
+        return unknown_words(prompts, self.cfg.vocab)
 
     @torch.inference_mode()
     def encode(self, prompts: Sequence[str]) -> Tensor:

@@ -9,13 +9,21 @@ import tempfile
 import denoiser as D
 import numpy as np
 import torch
-from cog import BasePredictor, Input, Path
+from cog import BasePredictor, Input, Path, current_scope
 from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm import tqdm
 
 HERE = Path(__file__).resolve().parent
 FORMATS = {"png": ("PNG", {}), "webp": ("WEBP", {"quality": 95}), "jpg": ("JPEG", {"quality": 95})}
 MAX_SIDE = 1280
+
+
+def report(seed: int, ignored: list[str]) -> None:
+    """Tell Pier (and the logs) the seed used and the prompt words this model ignored."""
+    current_scope().record_metric("seed", seed)
+    if ignored:
+        print(f"Ignored words this model does not know: {', '.join(ignored)}")
+        current_scope().record_metric("ignored_words", ignored)
 
 
 class Predictor(BasePredictor):
@@ -54,6 +62,7 @@ class Predictor(BasePredictor):
         ),
     ) -> Path:
         seed = D.resolve_seed(seed)
+        report(seed, self.diffusion.ignored_words([prompt]))
         source = open_image(image)
         result = self.edit(
             source,

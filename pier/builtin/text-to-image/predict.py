@@ -5,11 +5,19 @@ from collections.abc import Sequence
 
 import denoiser as D
 import torch
-from cog import BasePredictor, Input, Path
+from cog import BasePredictor, Input, Path, current_scope
 from tqdm import tqdm
 
 HERE = Path(__file__).resolve().parent
 FORMATS = {"png": ("PNG", {}), "webp": ("WEBP", {"quality": 95}), "jpg": ("JPEG", {"quality": 95})}
+
+
+def report(seed: int, ignored: list[str]) -> None:
+    """Tell Pier (and the logs) the seed used and the prompt words this model ignored."""
+    current_scope().record_metric("seed", seed)
+    if ignored:
+        print(f"Ignored words this model does not know: {', '.join(ignored)}")
+        current_scope().record_metric("ignored_words", ignored)
 
 
 class Predictor(BasePredictor):
@@ -46,6 +54,7 @@ class Predictor(BasePredictor):
         ),
     ) -> list[Path]:
         seed = D.resolve_seed(seed)
+        report(seed, self.diffusion.ignored_words([prompt]))
         samples = self.generate(
             [prompt] * num_outputs, negative_prompt, num_inference_steps, guidance_scale, seed
         )

@@ -11,12 +11,20 @@ import denoiser as D
 import imageio.v2 as imageio
 import numpy as np
 import torch
-from cog import BasePredictor, Input, Path
+from cog import BasePredictor, Input, Path, current_scope
 from tqdm import tqdm
 
 HERE = Path(__file__).resolve().parent
 SCENE_BREAK = re.compile(r"\bthen\b|;|->|\bturning into\b", re.IGNORECASE)
 HOLD = 0.35  # share of each scene-to-scene span spent still on a scene
+
+
+def report(seed: int, ignored: list[str]) -> None:
+    """Tell Pier (and the logs) the seed used and the prompt words this model ignored."""
+    current_scope().record_metric("seed", seed)
+    if ignored:
+        print(f"Ignored words this model does not know: {', '.join(ignored)}")
+        current_scope().record_metric("ignored_words", ignored)
 
 
 class Predictor(BasePredictor):
@@ -44,6 +52,7 @@ class Predictor(BasePredictor):
         seed: int = Input(description="Random seed; leave empty for a random one.", default=None),
     ) -> Path:
         seed = D.resolve_seed(seed)
+        report(seed, self.diffusion.ignored_words(SCENE_BREAK.split(prompt)))
         frames = self.frames(prompt, video_length, infer_steps, embedded_guidance_scale, seed)
         path = Path(tempfile.mkdtemp(prefix="text-to-video-")) / "out.mp4"
         write_mp4(frames, path, even(width), even(height), fps)

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import gpt
 import torch
-from cog import BasePredictor, ConcatenateIterator, Input, Path
+from cog import BasePredictor, ConcatenateIterator, Input, Path, current_scope
 
 HERE = Path(__file__).resolve().parent
 
@@ -45,6 +45,7 @@ class Predictor(BasePredictor):
         if seed is None or seed < 0:
             seed = int.from_bytes(os.urandom(4), "big") >> 1
         print(f"Using seed: {seed}")
+        current_scope().record_metric("seed", seed)  # a tweak repeats it exactly
         gen = torch.Generator().manual_seed(seed)
         stream: Iterator[str] = gpt.generate(
             self.model, prompt, max_new_tokens, temperature, top_p, gen
