@@ -35,6 +35,7 @@ from pier.runner.loader import (
     prepare_process,
     weights_argument,
 )
+from pier.sdk.conform import mismatch
 from pier.sdk.scope import MetricValue, Scope, set_current_scope
 from pier.sdk.signature import Kind, Signature, read_signature
 from pier.sdk.types import CancelationException
@@ -83,6 +84,10 @@ class Channel:
         except OSError:
             return False
         return int.from_bytes(count, sys.byteorder) > 0
+
+
+class OutputTypeError(TypeError):
+    """The model returned something its return annotation does not allow."""
 
 
 def describe(exc: BaseException) -> str:
@@ -198,6 +203,10 @@ class Child:
                     self.run_async(result)
         except Exception as exc:
             return self.setup_failed(f"Error in setup(): {type(exc).__name__}: {describe(exc)}")
+        # Cancel signals count from here on. Until now SIGUSR1 was ignored, and so it stays
+        # for every process setup() started (an ignored signal survives exec): a model's own
+        # helper process is never killed by a SIGUSR1 meant for it before it set its trap.
+        signal.signal(signal.SIGUSR1, self.on_cancel_signal)
         self.capture.drain()
         self.channel.send(m.Ready(round(time.monotonic() - started, 6)))
         return True
@@ -267,8 +276,18 @@ class Child:
                     item = self.call_model(next, items)
                 except StopIteration:
                     return []
-                self.send_item(pid, encoder.encode(item))
-        return [m.OutputKind(pid, False), m.Output(pid, encoder.encode(result))]
+                self.send_item(pid, encoder.encode(self.conform(item, item=True)))
+        return [m.OutputKind(pid, False), m.Output(pid, encoder.encode(self.conform(result)))]
+
+    def conform(self, value: Any, item: bool = False) -> Any:
+        """`value` itself, when it fits the declared return type (Cog's lax check)."""
+        declared = self.sig.output if self.sig is not None else None
+        if declared is not None and item:
+            declared = declared.args[0] if declared.kind is Kind.ITERATOR else None
+        problem = mismatch(declared, value) if declared is not None else None
+        if problem is not None:
+            raise OutputTypeError(f"The return value of {self.mode}() is not valid: {problem}")
+        return value
 
     def streams(self, result: Any) -> bool:
         declared = self.sig is not None and self.sig.output.kind is Kind.ITERATOR
@@ -276,7 +295,7 @@ class Child:
 
     async def stream_async(self, pid: str, agen: Any, encoder: OutputEncoder) -> None:
         async for item in agen:
-            self.send_item(pid, encoder.encode(item))
+            self.send_item(pid, encoder.encode(self.conform(item, item=True)))
 
     def send_item(self, pid: str, value: Any) -> None:
         """Send one streamed item after the logs written before it was yielded."""
@@ -316,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     capture.start()
     faulthandler.enable()  # a segfault leaves a Python traceback in the logs
     child = Child(channel, capture, args.mode)
-    signal.signal(signal.SIGUSR1, child.on_cancel_signal)
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)  # until setup is done: see load_and_setup
     model_dir = pathlib.Path(args.model_dir).resolve()
     prepare_process(model_dir)
     try:

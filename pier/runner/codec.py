@@ -35,12 +35,14 @@ class Inputs:
         for field in sig.inputs:
             if field.name in raw:
                 self.kwargs[field.name] = self.coerce(field.type, raw[field.name], field.name)
-            elif field.info.has_default or field.type.nullable:
+            elif field.info.has_default:
                 default = field.default
                 is_raw = isinstance(default, str | int | float | list) and default is not None
                 self.kwargs[field.name] = (
                     self.coerce(field.type, default, field.name) if is_raw else default
                 )
+            elif field.type.nullable:  # `file: Path | None` without a default: null, or say so
+                raise InputError(f"{field.name}: Field required (it may be null, not left out)")
             else:
                 raise InputError(f"missing required input {field.name!r}")
         if sig.accepts_kwargs:

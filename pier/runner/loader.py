@@ -102,6 +102,8 @@ def weights_argument(setup: Any) -> Any:
     options = typing.get_args(hint) if union else (hint,)
     if str in options and Path not in options and File not in options:
         return source
+    if source.startswith("data:"):
+        return _data_weights(source, File in options and Path not in options)
     if weights.is_url(source):  # downloaded once per machine, then handed over as a file
         source = str(weights.fetch(source))
     local = source.removeprefix("file://")
@@ -110,3 +112,25 @@ def weights_argument(setup: Any) -> Any:
     if "://" in source:
         return source
     return Path(local)
+
+
+def _data_weights(url: str, as_file: bool) -> Any:
+    """A `data:` URL in COG_WEIGHTS: its bytes as an open file (`weights: File`), or written to
+    a file in a fresh temporary directory whose path the model gets (`Path`), as Cog does."""
+    import io
+    import mimetypes
+    import tempfile
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url) as response:  # noqa: S310 - only data: URLs get here
+            data, mime = response.read(), response.headers.get_content_type()
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"COG_WEIGHTS is not a valid data: URL ({exc})") from None
+    if as_file:
+        return io.BytesIO(data)
+    target = pathlib.Path(tempfile.mkdtemp(prefix="weights-")) / (
+        "weights" + (mimetypes.guess_extension(mime) or "")
+    )
+    target.write_bytes(data)
+    return Path(target)
