@@ -2,6 +2,9 @@
 
 It imports the predictor, runs `setup()` once, then answers Predict messages one at a time
 until Shutdown or until the parent goes away. All it writes to fds 1/2 becomes Log messages.
+A PredictBatch runs several predictions in one call of the predictor's batch method. With
+`COG_MAX_CONCURRENCY` > 1 (Cog's concurrency.max) an async predictor runs several predictions
+at once instead (pier/runner/concurrent.py).
 """
 
 from __future__ import annotations
@@ -114,6 +117,8 @@ class Child:
         self.capture = capture
         self.mode = mode
         self.fn: Callable[..., Any] = lambda: None
+        self.instance: Any = None
+        self.concurrency = _concurrency()
         self.sig: Signature | None = None
         self.loop: Any = None  # one asyncio loop for setup and every async predict, made lazily
         self.task: Any = None
@@ -193,8 +198,14 @@ class Child:
         except Exception as exc:
             return self.setup_failed(f"Cannot use {ref} as a predictor: {describe(exc)}")
         try:
-            instance = target() if inspect.isclass(target) else None
+            instance = self.instance = target() if inspect.isclass(target) else None
             self.fn = getattr(instance, self.mode) if instance is not None else target
+            if self.concurrency > 1 and not _is_async(self.fn):
+                return self.setup_failed(
+                    f"concurrency.max is {self.concurrency}, but {self.mode}() in {ref} is "
+                    f"not async: several predictions at once need `async def {self.mode}`",
+                    "",
+                )
             setup = getattr(instance, "setup", None)
             if callable(setup):
                 weights = weights_argument(setup)
@@ -221,12 +232,19 @@ class Child:
 
     # -- predictions --------------------------------------------------------------------------
     def serve(self) -> None:
+        if self.concurrency > 1:
+            from pier.runner.concurrent import ConcurrentServer
+
+            ConcurrentServer(self, self.concurrency).serve()
+            return
         while True:
             msg = self.channel.recv()
             if msg is None or isinstance(msg, m.Shutdown):
                 return
             if isinstance(msg, m.Predict):
                 self.predict(msg)
+            elif isinstance(msg, m.PredictBatch):
+                self.predict_batch(msg)
             self.channel.taken = False
 
     def predict(self, msg: m.Predict) -> None:
@@ -259,6 +277,72 @@ class Child:
         self.channel.send(*tail, m.Done(msg.id, status, error, tb))
         self.channel.taken = False
         self.cancel_requested = self.cancel_delivered = False
+
+    def predict_batch(self, msg: m.PredictBatch) -> None:
+        """One call of the batch method with every item's inputs; each item ends on its own."""
+        self.capture.current_id = msg.id  # the parent hands the call's logs to every item
+        ids = [str(item["id"]) for item in msg.items]
+        set_current_scope(Scope({"id": msg.id}, _BatchHooks(self, ids)))
+        ended: dict[str, list[m.Message]] = {}
+        taken: list[tuple[str, Inputs, OutputEncoder]] = []
+        for item in msg.items:
+            pid = str(item["id"])
+            try:
+                assert self.sig is not None
+                inputs = Inputs(self.sig, item["inputs"])
+            except Exception as exc:  # this one cannot run; the others still do
+                ended[pid] = [m.Done(pid, Status.FAILED, describe(exc))]
+                continue
+            taken.append((pid, inputs, OutputEncoder(str(item["output_dir"]))))
+        failure: tuple[Status, str | None, str | None] | None = None
+        self.predicting = True
+        try:
+            method = getattr(self.instance, msg.method, None)
+            if not callable(method):
+                raise AttributeError(f"the predictor has no method {msg.method}()")
+            if taken:
+                outputs = self.call_model(method, [inputs.kwargs for _, inputs, _ in taken])
+                if inspect.isawaitable(outputs):
+                    outputs = self.run_async(outputs)
+                if not isinstance(outputs, list | tuple) or len(outputs) != len(taken):
+                    got = len(outputs) if isinstance(outputs, list | tuple) else "not a list"
+                    raise TypeError(
+                        f"{msg.method}() must return a list of {len(taken)} outputs, one per "
+                        f"input, in order (got {got})"
+                    )
+                for (pid, _, encoder), output in zip(taken, outputs, strict=True):
+                    ended[pid] = self.batch_item(pid, output, encoder)
+        except self.cancel_errors:
+            failure = (Status.CANCELED, None, None)
+        except Exception as exc:
+            failure = (Status.FAILED, describe(exc), traceback.format_exc())
+            sys.stderr.write(failure[2] or "")
+        finally:
+            self.predicting = False
+            for _, inputs, _ in taken:
+                inputs.close()
+        if self.cancel_requested:
+            failure = (Status.CANCELED, None, None)
+        if failure is not None:
+            for pid, _, _ in taken:
+                ended[pid] = [m.Done(pid, *failure)]
+        self.capture.drain()
+        self.capture.current_id = None
+        set_current_scope(None)
+        self.channel.send(*(reply for pid in ids for reply in ended.get(pid, [])))
+        self.channel.taken = False
+        self.cancel_requested = self.cancel_delivered = False
+
+    def batch_item(self, pid: str, output: Any, encoder: OutputEncoder) -> list[m.Message]:
+        """One item's replies: its output, or its failure when the method put an exception
+        in its place (that item failed, the others did not)."""
+        if isinstance(output, BaseException):
+            return [m.Done(pid, Status.FAILED, describe(output))]
+        try:
+            value = encoder.encode(output)
+        except Exception as exc:
+            return [m.Done(pid, Status.FAILED, describe(exc), traceback.format_exc())]
+        return [m.OutputKind(pid, False), m.Output(pid, value), m.Done(pid, Status.SUCCEEDED)]
 
     def deliver(self, pid: str, result: Any, encoder: OutputEncoder) -> list[m.Message]:
         """Stream an iterator's items as they come; return a single value's messages."""
@@ -301,6 +385,33 @@ class Child:
         """Send one streamed item after the logs written before it was yielded."""
         self.capture.drain()
         self.channel.send(m.Output(pid, value))
+
+
+class _BatchHooks:
+    """`current_scope()` reports during a batch call count for every prediction in it."""
+
+    def __init__(self, child: Child, ids: list[str]) -> None:
+        self.child = child
+        self.ids = ids
+
+    def metric(self, name: str, value: MetricValue) -> None:
+        for pid in self.ids:
+            self.child.send_from_model(m.Metric(pid, name, value))
+
+    def progress(self, current: int, total: int) -> None:
+        for pid in self.ids:
+            self.child.send_from_model(m.Progress(pid, current, total))
+
+
+def _concurrency() -> int:
+    try:
+        return max(1, int(os.environ.get("COG_MAX_CONCURRENCY") or 1))
+    except ValueError:
+        return 1
+
+
+def _is_async(fn: Callable[..., Any]) -> bool:
+    return inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
 
 
 def die_with_parent() -> None:

@@ -1,7 +1,8 @@
 """Typed messages between the Worker (parent) and the model process (child).
 
-One JSON object per line over a socketpair, with a "type" tag; never pickle. Cancel is not a
-message: the parent sends SIGUSR1, which interrupts a running predict at once.
+One JSON object per line over a socketpair, with a "type" tag; never pickle. A process that
+runs one prediction at a time is canceled by SIGUSR1, which interrupts a running predict at
+once; one that runs several at once (Cog's concurrency.max) gets a Cancel naming the one.
 """
 
 from __future__ import annotations
@@ -45,6 +46,23 @@ class Predict(Message):
     inputs: dict[str, Any]
     output_dir: str
     context: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PredictBatch(Message):
+    """Run several predictions in one call of the predictor's `method`. Each item holds a
+    Predict's fields (id, inputs, output_dir, context); logs of the call carry the batch's `id`."""
+
+    TYPE: ClassVar[str] = "predict_batch"
+    id: str
+    method: str
+    items: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Cancel(Message):
+    TYPE: ClassVar[str] = "cancel"
+    id: str  # a prediction's id, or a batch's
 
 
 @dataclass(frozen=True)
@@ -121,6 +139,8 @@ class Done(Message):
 KINDS: dict[str, type[Message]] = {}
 for _kind in (
     Predict,
+    PredictBatch,
+    Cancel,
     Shutdown,
     Ready,
     SetupFailed,

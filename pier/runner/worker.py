@@ -1,8 +1,12 @@
 """The parent side of a model process: start it, run predictions on it, cancel, restart.
 
 One Worker owns at most one child process at a time. A dead child makes the Worker DEFUNCT
-and the in-flight prediction fails with a message that says how the process died; the next
+and the in-flight predictions fail with a message that says how the process died; the next
 `ensure_started()` starts a fresh one.
+
+A *call* is what the model process runs at once: one prediction (`predict`), or a batch of them
+in one call of the predictor's batch method (`predict_batch`). A Worker runs one call at a
+time, or up to `concurrency` (Cog's concurrency.max, async predictors only) side by side.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import enum
 import logging
 import os
 import pathlib
+import secrets
 import signal
 import time
 from collections.abc import Callable
@@ -76,11 +81,31 @@ class PredictionResult:
 
 
 @dataclass
+class PredictionRequest:
+    """One prediction to run, alone or in a batch."""
+
+    id: str
+    inputs: dict[str, Any]
+    output_dir: pathlib.Path
+    events: PredictionEvents = field(default_factory=PredictionEvents)
+    context: dict[str, str] = field(default_factory=dict)
+    # False: the result's `logs` stay empty (the caller takes them from `on_log`), so a chatty
+    # model costs no memory here.
+    keep_logs: bool = True
+
+    def fields(self) -> dict[str, Any]:
+        output_dir = os.path.abspath(self.output_dir)
+        return {"id": self.id, "inputs": self.inputs, "output_dir": output_dir,
+                "context": self.context}  # fmt: skip
+
+
+@dataclass
 class _Run:
     id: str
     events: PredictionEvents
     future: asyncio.Future[tuple[Status, str | None]]
     started: float
+    call_id: str
     iterator: bool = False
     output: Any = None
     items: list[Any] = field(default_factory=list)
@@ -88,14 +113,22 @@ class _Run:
     metrics: dict[str, Any] = field(default_factory=dict)
     cancel_requested: bool = False
     keep_logs: bool = True
-    grace: asyncio.Task[None] | None = None
-    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    ended: float | None = None
 
     def call(self, name: str, *args: Any) -> None:
         try:
             getattr(self.events, name)(*args)
         except Exception:
             log.exception("prediction %s: the %s callback failed", self.id, name)
+
+
+@dataclass
+class _Call:
+    id: str  # the prediction's id, or the batch's
+    runs: list[_Run]
+    cancel_requested: bool = False
+    grace: asyncio.Task[None] | None = None
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 async def _within(future: asyncio.Future[Any], timeout: float) -> bool:
@@ -116,6 +149,7 @@ class Worker:
         mode: str = "predict",
         setup_timeout: float | None = None,
         max_log_bytes: int = DEFAULT_LIMIT,
+        concurrency: int = 1,
     ) -> None:
         self.model_dir = pathlib.Path(model_dir).resolve()
         self.ref = ref
@@ -125,6 +159,8 @@ class Worker:
         self.mode = mode
         self.setup_timeout = setup_timeout
         self.state = WorkerState.NEW
+        # Calls at once in one model process (set before the process starts: it is told too).
+        self.concurrency = concurrency
         self.max_log_bytes = max_log_bytes
         self._setup_logs = LogTail(max_log_bytes)
         self.setup_time: float | None = None
@@ -132,7 +168,8 @@ class Worker:
         self._supervisor: asyncio.Task[None] | None = None
         self._setup: asyncio.Future[float] | None = None
         self._failure: tuple[float, str, str] | None = None  # when, message, logs
-        self._run: _Run | None = None
+        self._runs: dict[str, _Run] = {}  # running predictions by id
+        self._calls: dict[str, _Call] = {}  # what the model process runs now, by id
         self._start_lock: asyncio.Lock | None = None
         self._stopping = False
 
@@ -175,7 +212,10 @@ class Worker:
         self._setup_logs, self.setup_time = LogTail(self.max_log_bytes), None
         setup = self._setup = asyncio.get_running_loop().create_future()
         try:
-            child = await spawn_child(self.model_dir, self.ref, self.mode, self.env, self._on_line)
+            env = dict(self.env)
+            if self.concurrency > 1:
+                env["COG_MAX_CONCURRENCY"] = str(self.concurrency)
+            child = await spawn_child(self.model_dir, self.ref, self.mode, env, self._on_line)
         except OSError as exc:
             self._setup_failed(f"Could not start the model process: {exc}", "")
         if self.state is not S.STARTING:  # stop() was called while the process started
@@ -229,12 +269,17 @@ class Worker:
         self._to(S.STOPPED)
         self._stopping = True
         if child is not None:
-            busy = self._run is not None
+            busy = bool(self._calls)
             if not busy:
                 child.send(m.Shutdown().to_json())
             await self._wait_exit(child, grace=0.0 if busy else 2.0)
 
     # -- predictions --------------------------------------------------------------------------
+    @property
+    def idle(self) -> bool:
+        """Whether the model process could take another call now."""
+        return len(self._calls) < self.concurrency
+
     async def predict(
         self,
         prediction_id: str,
@@ -249,68 +294,142 @@ class Worker:
 
         `keep_logs=False`: the result's `logs` stay empty (the caller takes them from `on_log`),
         so a chatty model costs no memory here."""
-        if self.state is S.BUSY:
-            busy = self._run.id if self._run is not None else "?"
-            raise RuntimeError(f"this worker is busy with prediction {busy}")
-        if self.state is not S.READY:
+        request = PredictionRequest(
+            prediction_id,
+            inputs,
+            output_dir,
+            events or PredictionEvents(),
+            context or {},
+            keep_logs,
+        )
+        return (await self._invoke([request], None, timeout))[0]
+
+    async def predict_batch(
+        self, method: str, requests: list[PredictionRequest], timeout: float | None = None
+    ) -> list[PredictionResult]:
+        """Run several predictions in one call of the predictor's `method`, which takes the
+        list of their inputs and returns the list of their outputs. Each result has its own
+        status; `metrics` gains `batch_size`. A timeout applies to the whole call."""
+        return await self._invoke(requests, method, timeout)
+
+    async def _invoke(
+        self, requests: list[PredictionRequest], method: str | None, timeout: float | None
+    ) -> list[PredictionResult]:
+        if not requests:
+            return []
+        if not self.idle:
+            raise RuntimeError(f"this worker is busy with prediction {', '.join(self._calls)}")
+        if self.state not in (S.READY, S.BUSY):
             await self.ensure_started()
-        assert self.state is S.READY and self._child is not None
+        if not self.idle:  # another caller took the room while the process started
+            raise RuntimeError(f"this worker is busy with prediction {', '.join(self._calls)}")
+        assert self.state in (S.READY, S.BUSY) and self._child is not None
         loop = asyncio.get_running_loop()
-        events = events or PredictionEvents()
-        run = _Run(prediction_id, events, loop.create_future(), loop.time(), keep_logs=keep_logs)
-        self._run = run
-        self._to(S.BUSY)
-        request = m.Predict(prediction_id, inputs, os.path.abspath(output_dir), context or {})
+        call_id = requests[0].id if method is None else f"batch-{secrets.token_hex(8)}"
+        runs = [
+            _Run(
+                req.id,
+                req.events,
+                loop.create_future(),
+                loop.time(),
+                call_id,
+                keep_logs=req.keep_logs,
+            )  # fmt: skip
+            for req in requests
+        ]
+        call = _Call(call_id, runs)
+        self._calls[call_id] = call
+        self._runs.update((run.id, run) for run in runs)
+        if self.state is S.READY:
+            self._to(S.BUSY)
+        request: m.Message
+        if method is None:
+            request = m.Predict(**requests[0].fields())
+        else:
+            request = m.PredictBatch(call_id, method, [req.fields() for req in requests])
         self._child.send(request.to_json())
+        futures = [run.future for run in runs]
         timed_out = False
         try:
             if timeout is not None:
-                done, _ = await asyncio.wait({run.future}, timeout=timeout)
-                if not done:
+                _, waiting = await asyncio.wait(futures, timeout=timeout)
+                if waiting:
                     timed_out = True
-                    self._cancel_run(run)
-            status, error = await run.future
+                    self._cancel_call(call)
+            ends = await asyncio.gather(*futures)
         except asyncio.CancelledError:
-            self._cancel_run(run)  # nobody waits for the result any more: stop the model too
+            self._cancel_call(call)  # nobody waits for the results any more: stop the model too
             raise
-        if timed_out and status is Status.CANCELED:
-            status, error = Status.FAILED, f"Prediction timed out after {timeout:g} s"
-        metrics = {**run.metrics, "predict_time": round(loop.time() - run.started, 6)}
-        output = list(run.items) if run.iterator else run.output
-        return PredictionResult(status, output, error, metrics, "".join(run.logs))
+        results = []
+        for run, (status, error) in zip(runs, ends, strict=True):
+            if timed_out and status is Status.CANCELED:
+                status, error = Status.FAILED, f"Prediction timed out after {timeout:g} s"
+            ended = run.ended if run.ended is not None else loop.time()
+            metrics = {**run.metrics, "predict_time": round(ended - run.started, 6)}
+            if method is not None:
+                metrics["batch_size"] = len(runs)
+            output = list(run.items) if run.iterator else run.output
+            results.append(PredictionResult(status, output, error, metrics, "".join(run.logs)))
+        return results
 
     async def cancel(self, prediction_id: str) -> bool:
-        """Cancel a running prediction: SIGUSR1 now, SIGKILL if it still runs after the grace
-        period (then the worker is DEFUNCT). False if that prediction is not running here."""
-        run = self._run
-        if run is None or run.id != prediction_id:
+        """Cancel a running prediction: SIGUSR1 now (a Cancel message to a process that runs
+        several at once), SIGKILL if it still runs after the grace period (then the worker is
+        DEFUNCT). In a batch with others still wanted, the call goes on and this prediction ends
+        canceled with it. False if that prediction is not running here."""
+        run = self._runs.get(prediction_id)
+        if run is None:
             return False
-        self._cancel_run(run)
+        run.cancel_requested = True
+        call = self._calls.get(run.call_id)
+        if call is not None and all(r.cancel_requested or r.future.done() for r in call.runs):
+            self._cancel_call(call)
         return True
 
-    def _cancel_run(self, run: _Run) -> None:
+    def _cancel_call(self, call: _Call) -> None:
         child = self._child
-        if self._run is not run or child is None or run.cancel_requested:
+        if self._calls.get(call.id) is not call or child is None or call.cancel_requested:
             return
-        run.cancel_requested = True
-        child.signal(signal.SIGUSR1)
-        run.grace = asyncio.create_task(self._kill_after_grace(run, child))
+        call.cancel_requested = True
+        for run in call.runs:
+            run.cancel_requested = True
+        if self.concurrency > 1:
+            child.send(m.Cancel(call.id).to_json())
+        else:
+            child.signal(signal.SIGUSR1)
+        call.grace = asyncio.create_task(self._kill_after_grace(call, child))
 
-    async def _kill_after_grace(self, run: _Run, child: ChildProcess) -> None:
+    async def _kill_after_grace(self, call: _Call, child: ChildProcess) -> None:
         try:
-            await asyncio.wait_for(run.finished.wait(), self.cancel_grace)
+            await asyncio.wait_for(call.finished.wait(), self.cancel_grace)
         except TimeoutError:
-            log.warning("prediction %s ignored cancel; killing the model process", run.id)
+            log.warning("call %s ignored cancel; killing the model process", call.id)
             child.kill_group()
 
     def _finish(self, run: _Run, status: Status, error: str | None) -> None:
-        run.finished.set()
-        if self._run is run:
-            self._run = None
-        if self.state is S.BUSY:
+        if self._runs.get(run.id) is run:
+            del self._runs[run.id]
+        call = self._calls.get(run.call_id)
+        if call is not None and all(r is run or r.future.done() for r in call.runs):
+            del self._calls[call.id]
+            call.finished.set()
+        if self.state is S.BUSY and not self._calls:
             self._to(S.READY)
         if not run.future.done():
+            run.ended = asyncio.get_running_loop().time()
+            if run.cancel_requested and status is Status.SUCCEEDED:
+                status, error = Status.CANCELED, None  # a batch member whose call went on
             run.future.set_result((status, error))
+
+    def _targets(self, target: str | None) -> list[_Run]:
+        """The runs a message for `target` (a prediction's id, or a batch's) is about."""
+        if target is None:
+            return []
+        run = self._runs.get(target)
+        if run is not None:
+            return [run]
+        call = self._calls.get(target)
+        return [r for r in call.runs if not r.future.done()] if call is not None else []
 
     # -- messages from the child --------------------------------------------------------------
     async def _supervise(self, child: ChildProcess) -> None:
@@ -342,9 +461,13 @@ class Worker:
         if isinstance(msg, m.Ready | m.SetupFailed):
             self._on_setup_result(msg)
             return
-        run = self._run
-        if run is None or getattr(msg, "id", None) != run.id:
-            return
+        for run in self._targets(getattr(msg, "id", None)):
+            self._deliver(run, msg)
+
+    def _deliver(self, run: _Run, msg: m.Message) -> None:
+        if run.cancel_requested and isinstance(msg, m.Output | m.OutputKind):
+            if run.call_id != run.id:  # a canceled member of a batch: its output is dropped
+                return
         if isinstance(msg, m.Output):
             if run.iterator:
                 run.items.append(msg.value)
@@ -364,19 +487,18 @@ class Worker:
             self._finish(run, msg.status, msg.error)
 
     def _on_log(self, msg: m.Log) -> None:
-        run = self._run
         if msg.id is None:
             if self.state is S.STARTING:
                 self._setup_logs.append(msg.text)
             return
-        if run is None or msg.id != run.id:
-            return
-        if run.keep_logs:
-            run.logs.append(msg.text)
-        run.call("on_log", msg.text)
-        progress = parse_progress(msg.text)
-        if progress is not None:
-            run.call("on_progress", *progress)
+        runs = self._targets(msg.id)
+        progress = parse_progress(msg.text) if runs else None
+        for run in runs:
+            if run.keep_logs:
+                run.logs.append(msg.text)
+            run.call("on_log", msg.text)
+            if progress is not None:
+                run.call("on_progress", *progress)
 
     def _on_setup_result(self, msg: m.Ready | m.SetupFailed) -> None:
         if self._setup is None or self._setup.done():
@@ -395,14 +517,16 @@ class Worker:
             self._setup_logs.append(leftover)
             error = SetupFailed(f"The model process {what} during setup", self.setup_logs)
             self._setup.set_exception(error)
-        elif self._run is not None and leftover:
-            if self._run.keep_logs:
-                self._run.logs.append(leftover)
-            self._run.call("on_log", leftover)
+        elif leftover:
+            for run in self._runs.values():
+                if run.keep_logs:
+                    run.logs.append(leftover)
+                run.call("on_log", leftover)
         if self.state in (S.READY, S.BUSY):
             self._to(S.DEFUNCT)
-        run = self._run
-        if run is not None and not run.future.done():
+        for run in list(self._runs.values()):
+            if run.future.done():
+                continue
             if run.cancel_requested:
                 self._finish(run, Status.CANCELED, None)
             elif self._stopping:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any, Protocol
 
 # A metric's value: a number, a string, or a list of them (as in Cog's newer SDK).
@@ -77,11 +78,19 @@ class Scope:
 
 _default_scope = Scope()
 _current: Scope = _default_scope
+# Set inside each task of a model process that runs several predictions at once; it wins over
+# the process-wide scope, which threads a sync predictor starts see too.
+_task_scope: ContextVar[Scope | None] = ContextVar("pier_task_scope", default=None)
 
 
 def current_scope() -> Scope:
     """The scope of the prediction that is running now (a detached one outside the runner)."""
-    return _current
+    return _task_scope.get() or _current
+
+
+def set_task_scope(scope: Scope) -> None:
+    """Install the scope of the prediction that the current asyncio task runs."""
+    _task_scope.set(scope)
 
 
 def set_current_scope(scope: Scope | None) -> None:
