@@ -92,7 +92,8 @@ def test_history_lists_predictions_and_follows_running_ones(
     # Filtered by model from the model page's link.
     page.goto(pier_server.url + "/models/pier/echo")
     page.get_by_role("link", name="Your predictions").click()
-    expect(page.get_by_text("Showing predictions of")).to_be_visible()
+    expect(page.get_by_role("combobox", name="Model")).to_have_value("pier/echo")
+    expect(page.get_by_role("list", name="Predictions")).not_to_have_attribute("aria-busy", "true")
     models = rows.locator(".h-model-name").all_inner_texts()
     assert models and set(models) == {"pier/echo"}
 

@@ -303,7 +303,8 @@ export async function render({ view, query, signal, setTitle }) {
     const { model, versions, version } = resolved;
     const latestId = model.latest_version && model.latest_version.id;
     const pinned = parseRef(cell.ref).version;
-    versionSelect.replaceChildren(
+    mount(
+      versionSelect,
       h("option", { value: "" }, `Latest (${shortId(latestId, 8)})`),
       versions.map((v) => h("option", { value: v.id }, shortId(v.id, 12))),
     );
@@ -400,6 +401,6 @@ function withoutDefaults(input, fields, main) {
 
 function summaryText(cell) {
   const entries = Object.entries(cell.overrides);
-  if (!entries.length) return "Inputs: the prompt, defaults for the rest";
-  return `Inputs: the prompt, ${entries.map(([k, v]) => `${k} ${typeof v === "string" ? v.slice(0, 24) : JSON.stringify(v)}`).join(", ")}`;
+  if (!entries.length) return "Other inputs: defaults";
+  return `Other inputs: ${entries.map(([k, v]) => `${k} ${typeof v === "string" ? v.slice(0, 24) : JSON.stringify(v)}`).join(", ")}`;
 }
