@@ -63,6 +63,13 @@ _PREDICTION_FIELDS: dict[str, Any] = {
         "type": "boolean",
         "description": "Accepted for older clients and ignored: every prediction has a stream URL.",
     },
+    "context": {
+        "type": "object",
+        "description": "String keys and values the model reads from `current_scope().context` "
+        '(Cog\'s request context; Pier sets "id" to the prediction\'s id). '
+        "At most 64 entries, 16 KiB.",
+        "additionalProperties": {"type": "string"},
+    },
 }
 
 

@@ -288,7 +288,7 @@ class VersionPool:
             output_dir,
             events,
             timeout=self.dispatcher.settings.prediction_timeout,
-            context={"id": live.id},
+            context={**(live.row.get("context") or {}), "id": live.id},
             keep_logs=False,
         )
         elapsed = time.monotonic() - started

@@ -22,6 +22,7 @@ def new_prediction(
     webhook_events_filter: list[str] | None = None,
     tweaked_from: str | None = None,
     lane: int = 0,
+    context: dict[str, str] | None = None,
 ) -> PredictionRecord:
     return {
         "id": new_id(),
@@ -49,4 +50,5 @@ def new_prediction(
         "cancel_requested_at": None,
         "tweaked_from": tweaked_from,
         "lane": lane,
+        "context": context or None,
     }

@@ -39,3 +39,4 @@ class PredictionRecord(TypedDict):
     cancel_requested_at: datetime | None
     tweaked_from: str | None  # the prediction this one was tweaked from
     lane: int  # queue lane: 0 for people, higher for background work
+    context: dict[str, str] | None  # the request's context, for current_scope().context

@@ -108,6 +108,8 @@ predictions = sa.Table(
     # 0 for people, higher for background work such as the first-start examples.
     sa.Column("tweaked_from", sa.String(32), nullable=True),
     sa.Column("lane", sa.Integer, nullable=False, server_default="0"),
+    # The request's `context` (string keys and values), handed to the model's current_scope().
+    sa.Column("context", sa.JSON(none_as_null=True), nullable=True),
     sa.Index("ix_predictions_account_created", "account_id", "created_at", "id"),
     sa.Index("ix_predictions_account_source", "account_id", "source", "created_at"),
     sa.Index("ix_predictions_status_lease", "status", "lease_expires_at"),
