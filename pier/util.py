@@ -20,4 +20,6 @@ def isoformat(value: datetime | None) -> str | None:
     """RFC 3339 UTC with microseconds and a Z, as Replicate sends."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, cast
 
+from pier.dispatch.gpus import GpuPlacer
 from pier.dispatch.keeper import Keeper
 from pier.dispatch.live import Live, end_metrics
 from pier.dispatch.pool import VersionPool
@@ -71,6 +72,7 @@ class Dispatcher:
         self.kind = kind
         self.slots = settings.workers if slots is None else slots
         self.gpus = gpus
+        self.gpu_placer = GpuPlacer(gpus) if gpus else None
         self.models = models  # the models this process runs ("owner/name"); None: all
         self.process_id = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self.scratch_root = settings.data_dir / "tmp"
@@ -197,6 +199,17 @@ class Dispatcher:
             self.live.pop(live.id, None)
             raise
         self.notify(live)
+
+    async def free_idle_gpus(self, asking: VersionPool, need: int) -> bool:
+        """Stop idle GPU processes of other versions until `need` GPUs are free for `asking`;
+        whether any came free."""
+        freed = False
+        for pool in list(self.pools.values()):
+            if self.gpu_placer is None or len(self.gpu_placer.free()) >= need:
+                break
+            if pool is not asking:
+                freed = await pool.give_back_gpus() or freed
+        return freed
 
     def pool_for(self, version: Row) -> VersionPool | None:
         """The pool that runs a version here; None if this process runs no jobs of it."""

@@ -110,6 +110,7 @@ class ThreadedEngine:
         self._readers = ThreadPoolExecutor(readers, thread_name_prefix="pier-db-read")
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="pier-db-write")
         self._pending: list[_Job] = []
+        self._write_conn: sa.Connection | None = None  # SQLite's, on the writer thread only
         self._draining: asyncio.Task[None] | None = None
 
     def unavailable(self, exc: BaseException) -> bool:
@@ -175,29 +176,55 @@ class ThreadedEngine:
                 job.future.set_result(count)
 
     def _commit(self, batch: list[_Job]) -> list[int]:
-        counts = []
-        with self.engine.begin() as conn:
-            # Rows affected by inserts too (SQLAlchemy keeps only those of updates and deletes
-            # by default, and psycopg's are gone once the statement's cursor is closed).
-            conn = conn.execution_options(preserve_rowcount=True)
-            for job in batch:
-                count = 0
-                for statement in job.statements:
-                    if isinstance(statement, tuple):
-                        result = conn.execute(statement[0], statement[1])
-                    else:
-                        result = conn.execute(statement)
-                    count += result.rowcount or 0
-                counts.append(count)
-        return counts
+        if self.dialect != "sqlite":
+            # PostgreSQL: a pooled connection per batch, checked by the pool when it sat idle
+            # (the server may have restarted in between).
+            with self.engine.connect() as conn:
+                return _apply(conn, batch)
+        # SQLite: the writer thread keeps its own connection between batches (a pool checkout
+        # per batch costs more than the writes of a small one). A file has no server to lose.
+        if self._write_conn is None:
+            self._write_conn = self.engine.connect()
+        try:
+            return _apply(self._write_conn, batch)
+        except Exception as exc:
+            if self.unavailable(exc):
+                self._drop_writer_connection()  # the next batch starts on a new connection
+            raise
+
+    def _drop_writer_connection(self) -> None:
+        conn, self._write_conn = self._write_conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
 
     async def close(self) -> None:
         if self._draining is not None:
             with contextlib.suppress(Exception):
                 await self._draining
         self._readers.shutdown(wait=True)
+        self._writer.submit(self._drop_writer_connection).result()
         self._writer.shutdown(wait=True)
         self.engine.dispose()
+
+
+def _apply(conn: sa.Connection, batch: list[_Job]) -> list[int]:
+    """Apply a batch of jobs' statements in one transaction; rows affected per job."""
+    # Rows affected by inserts too (SQLAlchemy keeps only those of updates and deletes by
+    # default, and psycopg's are gone once the statement's cursor is closed).
+    conn = conn.execution_options(preserve_rowcount=True)
+    counts = []
+    with conn.begin():
+        for job in batch:
+            count = 0
+            for statement in job.statements:
+                if isinstance(statement, tuple):
+                    result = conn.execute(statement[0], statement[1])
+                else:
+                    result = conn.execute(statement)
+                count += result.rowcount or 0
+            counts.append(count)
+    return counts
 
 
 def _fail(job: _Job, exc: Exception) -> None:

@@ -10,6 +10,7 @@ job never ends twice.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -49,11 +50,25 @@ def renew_leases(holder: str, job_ids: list[str], until: datetime) -> Write:
     )
 
 
-def _held_by(job_id: str, holder: str) -> sa.ColumnElement[bool]:
-    return sa.and_(
-        predictions.c.id == job_id,
-        predictions.c.status.in_(OPEN),
-        sa.or_(predictions.c.worker_id.is_(None), predictions.c.worker_id == holder),
+# `status IN ('starting', 'processing')` written out, not an expanding parameter: SQLAlchemy
+# re-renders an expanding IN on every execution, which the hot final write cannot afford.
+_IS_OPEN = predictions.c.status.in_([sa.literal_column(f"'{status}'") for status in OPEN])
+
+
+@functools.lru_cache(maxsize=256)
+def _final_update(columns: frozenset[str]) -> sa.Update:
+    """The final write's UPDATE for one set of columns, built once with bound parameters
+    (`id_`, `holder_`, and `<column>_` for each value): executing it compiles nothing new."""
+    return (
+        predictions.update()
+        .where(predictions.c.id == sa.bindparam("id_"), _IS_OPEN)
+        .where(
+            sa.or_(
+                predictions.c.worker_id.is_(None),
+                predictions.c.worker_id == sa.bindparam("holder_"),
+            )
+        )
+        .values({name: sa.bindparam(name + "_") for name in columns})
     )
 
 
@@ -85,9 +100,11 @@ def final_write(
     """A job's last write, its output files and its `completed` webhook: all of them apply only
     while `holder` still holds the job (or nobody does), none otherwise."""
     values = {**fields, "worker_id": holder, "lease_expires_at": None}
-    statements: list[Write] = [
-        predictions.update().where(_held_by(job_id, holder)).values(**values)
-    ]
+    params = {name + "_": value for name, value in values.items()}
+    params["id_"], params["holder_"] = job_id, holder
+    statements: list[Write] = [(_final_update(frozenset(values)), params)]
+    if not file_rows and webhook is None:
+        return statements
     won = [*_ended(job_id, fields), predictions.c.worker_id == holder]
     statements += [_insert_if(files, row, *won) for row in file_rows]
     if webhook is not None:
