@@ -92,12 +92,25 @@ def capacity(process: dict[str, Any]) -> str:
 
 
 def loaded(item: Any) -> str:
-    """A loaded version: {"model", "version", "processes"} or a bare description."""
+    """A loaded version: {"model", "version", "processes", "gpu_processes"?} or a bare
+    description. On a GPU worker each process shows its GPUs and the memory it uses there."""
     if not isinstance(item, dict):
         return str(item)
     name = f"{item.get('model') or '?'}:{str(item.get('version', ''))[:12]}"
     count = item.get("processes")
-    return f"{name} ×{count}" if isinstance(count, int) and count > 1 else name
+    text = f"{name} ×{count}" if isinstance(count, int) and count > 1 else name
+    placed = [p for p in item.get("gpu_processes") or [] if isinstance(p, dict)]
+    if placed:
+        text += " (" + "; ".join(gpu_process(p) for p in placed) + ")"
+    return text
+
+
+def gpu_process(process: dict[str, Any]) -> str:
+    """ "GPU 0,1: 812 MiB" (the memory only where nvidia-smi told it)."""
+    gpus = ",".join(str(gpu) for gpu in process.get("gpus") or [])
+    text = f"GPU {gpus}" if gpus else "no GPU"
+    mib = process.get("memory_mib")
+    return f"{text}: {mib} MiB" if isinstance(mib, int) else text
 
 
 def running(item: dict[str, Any], now: datetime | None) -> str:

@@ -17,6 +17,7 @@ import socket
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
+from pier.dispatch.gpus import gpu_memory
 from pier.dispatch.live import end_metrics
 from pier.jobs import PredictionRecord, Status
 from pier.util import utcnow
@@ -72,7 +73,8 @@ class Keeper:
         self.rounds += 1
         mine = [live.id for live in d.live.values() if live.row.get("worker_id") == d.process_id]
         await d.store.renew_leases(d.process_id, mine, now + d.lease)
-        await d.store.heartbeat(self.describe(now))
+        used = await asyncio.to_thread(gpu_memory) if d.gpu_placer is not None else None
+        await d.store.heartbeat(self.describe(now, used))
         for job_id in await d.store.cancels_for(d.process_id):
             live = d.live.get(job_id)
             if live is not None and not live.status.terminal and not live.cancel_requested:
@@ -86,7 +88,7 @@ class Keeper:
         if self.rounds % (ROUNDS_PER_LEASE * 10) == 1:
             await d.store.forget_dead_processes(now - 10 * d.lease)
 
-    def describe(self, now: datetime) -> dict[str, Any]:
+    def describe(self, now: datetime, gpu_used: dict[int, int] | None = None) -> dict[str, Any]:
         d = self.dispatcher
         running = [
             {
@@ -103,6 +105,9 @@ class Keeper:
             for key, pool in d.pools.items()
             if pool.loaded
         ]
+        if d.gpu_placer is not None:  # each process's GPUs and the memory it uses on them
+            for item in loaded:
+                item["gpu_processes"] = d.pools[str(item["version"])].placements(gpu_used)
         return {
             "id": d.process_id,
             "kind": d.kind,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pier.blobs import BlobsUnavailable
 from pier.blobs.archive import ArchiveError, ensure_version_dir
+from pier.dispatch.gpus import GpuError, gpus_needed, memory_of, visible_devices
 from pier.dispatch.live import Live
 from pier.dispatch.outputs import OutputSink
 from pier.dispatch.weights import weights_env
@@ -73,23 +74,21 @@ class VersionPool:
         self.running: dict[str, tuple[Live, Worker]] = {}
         self.busy = 0  # slots holding a prediction, booting or running
         self.started: dict[str, float] = {}  # running prediction id -> monotonic start
-        # One model process per slot, or per GPU (each seeing only its own).
-        devices: list[dict[str, str]] = (
-            [{"CUDA_VISIBLE_DEVICES": gpu} for gpu in dispatcher.gpus]
-            if dispatcher.gpus
-            else [{} for _ in range(max(1, dispatcher.slots))]
-        )
+        # One model process per slot; on a GPU worker, up to one per GPU, each placed on GPUs
+        # of its own when it starts (pier/dispatch/gpus.py).
+        count = len(dispatcher.gpus) if dispatcher.gpus else max(1, dispatcher.slots)
         self.workers = [
             Worker(
                 Path(version["path"]),
                 version["predict_ref"],
-                env={**dict(version.get("environment") or {}), **device},
+                env=dict(version.get("environment") or {}),
                 setup_retry_after=settings.setup_retry_after,
                 cancel_grace=settings.cancel_grace,
                 max_log_bytes=settings.max_log_bytes,
             )
-            for device in devices
+            for _ in range(count)
         ]
+        self.gpus_needed: int | None = None  # per process, read from the version's directory
         self.model = str(version["model_id"])  # "owner/name" once a job of it ran here
         self._directory: Path | None = None
         self._directory_lock = asyncio.Lock()
@@ -159,9 +158,15 @@ class VersionPool:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await asyncio.gather(*(w.stop() for w in self.workers), return_exceptions=True)
+        placer = self.dispatcher.gpu_placer
+        if placer is not None:
+            for worker in self.workers:
+                placer.release(worker)
 
     # -- running -----------------------------------------------------------------------------
     async def _slot(self, worker: Worker) -> None:
+        if not await self._fits_gpus(worker):
+            return  # more processes than this worker's GPUs allow for this version
         workdir = scratch_dir(self.dispatcher.scratch_root)
         try:
             await self._serve(worker, workdir)
@@ -183,6 +188,63 @@ class VersionPool:
             finally:
                 self.busy -= 1
                 await self._ack(claim)
+
+    # -- GPUs ------------------------------------------------------------------------------
+    async def _gpu_need(self) -> int:
+        if self.gpus_needed is None:
+            self.gpus_needed = gpus_needed(await self._version_dir())
+        return self.gpus_needed
+
+    async def _fits_gpus(self, worker: Worker) -> bool:
+        """Whether this process may run at all: on a GPU worker a version runs at most as many
+        processes as its GPU need allows (the first always runs, to report an impossible need)."""
+        placer = self.dispatcher.gpu_placer
+        if placer is None or worker is self.workers[0]:
+            return True
+        try:
+            need = await self._gpu_need()
+        except (GpuError, ArchiveError, BlobsUnavailable):
+            return False
+        return self.workers.index(worker) < placer.capacity(need)
+
+    async def _place(self, worker: Worker, live: Live) -> None:
+        """Give a starting process free GPUs (freeing idle ones of other versions, else
+        waiting) and show it only those."""
+        placer = self.dispatcher.gpu_placer
+        assert placer is not None
+        need = await self._gpu_need()
+        while (gpus := placer.place(worker, need)) is None:
+            if live.status.terminal:  # canceled while it waited
+                raise GpuError("canceled while waiting for a free GPU")
+            if not await self.dispatcher.free_idle_gpus(self, need):
+                await placer.wait_released(timeout=5.0)
+        worker.env.update(visible_devices(gpus))
+
+    def placements(self, used: dict[int, int] | None) -> list[dict[str, Any]]:
+        """Each running process of this version with its GPUs and their memory in use."""
+        placer = self.dispatcher.gpu_placer
+        out: list[dict[str, Any]] = []
+        if placer is None:
+            return out
+        for worker in self.workers:
+            pid = worker.pid
+            if pid is None or worker.state.name not in ("READY", "BUSY"):
+                continue
+            mib = memory_of(pid, used) if used is not None else None
+            out.append({"pid": pid, "gpus": placer.held_by(worker), "memory_mib": mib})
+        return out
+
+    async def give_back_gpus(self) -> bool:
+        """Stop this version's idle GPU processes (none holds a job); whether any GPU came free."""
+        placer = self.dispatcher.gpu_placer
+        if placer is None or self.busy:
+            return False
+        freed = False
+        for worker in self.workers:
+            if placer.held_by(worker) and worker.state.name in ("READY", "SETUP_FAILED", "DEFUNCT"):
+                await worker.stop()
+                freed = bool(placer.release(worker)) or freed
+        return freed
 
     @property
     def loaded(self) -> int:
@@ -222,8 +284,10 @@ class VersionPool:
                 worker.model_dir = await self._version_dir()
                 store, settings = self.dispatcher.store, self.dispatcher.settings
                 worker.env.update(await weights_env(store, settings, self.version))
+            if self.dispatcher.gpu_placer is not None and booted_here:
+                await self._place(worker, live)
             await worker.ensure_started()
-        except (SetupFailed, ArchiveError, BlobsUnavailable) as exc:
+        except (SetupFailed, GpuError, ArchiveError, BlobsUnavailable) as exc:
             if not live.status.terminal:
                 live.add_logs(getattr(exc, "logs", None) or "")
                 await self.dispatcher.finish(live, Status.FAILED, error=f"Setup failed: {exc}")

@@ -37,13 +37,31 @@ function versionRef(model, version) {
   return h("span.version-ref", h("span", model || "?"), h("code.muted", shortId(version, 12)));
 }
 
+/** "GPU 0,1: 812 MiB" for one model process on a GPU worker (memory where nvidia-smi told it). */
+export function gpuProcessText(p) {
+  const gpus = (p.gpus || []).join(",");
+  const text = gpus ? `GPU ${gpus}` : "no GPU";
+  return Number.isInteger(p.memory_mib) ? `${text}: ${p.memory_mib} MiB` : text;
+}
+
+function gpuProcesses(item) {
+  const placed = (item.gpu_processes || []).filter((p) => typeof p === "object" && p !== null);
+  if (!placed.length) return null;
+  return h("span.muted.gpu-processes", ` (${placed.map(gpuProcessText).join("; ")})`);
+}
+
 function loadedList(items) {
   if (!items.length) return h("span.muted", "None");
   return h(
     "ul.plain-list",
     items.map((item) =>
       typeof item === "object" && item !== null
-        ? h("li", versionRef(item.model, item.version), item.processes > 1 ? h("span.muted", ` ×${item.processes}`) : null)
+        ? h(
+            "li",
+            versionRef(item.model, item.version),
+            item.processes > 1 ? h("span.muted", ` ×${item.processes}`) : null,
+            gpuProcesses(item),
+          )
         : h("li", String(item)),
     ),
   );
