@@ -3,9 +3,14 @@ base URL already ends in /v1."""
 
 from __future__ import annotations
 
+import re
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pier.api.errors import ApiError, problem
+
+# `pier push` uploads (pier/api/routes/push.py) are limited by max_push_bytes there instead.
+PUSH_PATH = re.compile(r"^/v1/models/[^/]+/[^/]+/versions/?$")
 
 
 class BodyTooLarge(ApiError):
@@ -29,6 +34,10 @@ class EdgeMiddleware:
         path: str = scope["path"]
         if path.startswith("/v1/v1/") or path == "/v1/v1":
             scope = dict(scope, path=path[3:], raw_path=path[3:].encode())
+            path = scope["path"]
+        if scope["method"] == "POST" and PUSH_PATH.match(path):  # its own limit, max_push_bytes
+            await self.app(scope, receive, send)
+            return
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:

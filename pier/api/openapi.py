@@ -66,7 +66,7 @@ _PREDICTION_FIELDS: dict[str, Any] = {
     "context": {
         "type": "object",
         "description": "String keys and values the model reads from `current_scope().context` "
-        '(Cog\'s request context; Pier sets "id" to the prediction\'s id). '
+        "(Cog's request context; Pier sets \"id\" to the prediction's id). "
         "At most 64 entries, 16 KiB.",
         "additionalProperties": {"type": "string"},
     },
@@ -123,6 +123,50 @@ FILE_UPLOAD = {
             }
         },
     }
+}
+
+_VERSION = {
+    "type": "object",
+    "description": "A model version, as `GET /v1/models/{owner}/{name}/versions/{id}` gives it.",
+    "required": ["id", "created_at", "cog_version", "openapi_schema"],
+    "properties": {
+        "id": {"type": "string", "description": "The content hash of the model directory."},
+        "created_at": {"type": "string", "format": "date-time"},
+        "cog_version": {"type": "string"},
+        "openapi_schema": {"type": "object", "description": "The model's inputs and output."},
+    },
+}
+PUSH_VERSION: dict[str, Any] = {
+    "summary": "Push a model directory as a new version (what `pier push` does)",
+    "description": "The body is the model directory (cog.yaml at its top, or in its one "
+    "directory) as a tar.gz, at most `max_push_bytes` (413), unpacking to at most "
+    "`max_push_unpacked_bytes` (413). Archives with paths or links that lead outside the "
+    "directory, and directories Pier cannot build or load, are a 422. You can push to your own "
+    "models and create new ones under your own name; another account's model is a 403 when "
+    "you can see it and a 404 otherwise. Content that is already a version of the model "
+    "returns that version with 200, building nothing; a new version is 201.\n\n"
+    "With `Accept: application/x-ndjson` the answer is a 200 stream, one JSON object per line "
+    'while the version builds: `{"log": "..."}` for each build log line, then either '
+    '`{"version": {...}, "created": true|false}` or `{"error": {problem details}}`. Empty '
+    "lines keep the connection alive.",
+    "requestBody": {
+        "required": True,
+        "content": {"application/gzip": {"schema": {"type": "string", "format": "binary"}}},
+    },
+    "responses": {
+        "200": {
+            "description": "The version with this content, which existed already; or, for "
+            "`Accept: application/x-ndjson`, the build's log lines and its outcome.",
+            "content": {
+                "application/json": {"schema": _VERSION},
+                "application/x-ndjson": {"schema": {"type": "string"}},
+            },
+        },
+        "201": {
+            "description": "The new version.",
+            "content": {"application/json": {"schema": _VERSION}},
+        },
+    },
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from pier.cli import client_commands, serve, status, worker
+from pier.cli import client_commands, push, serve, status, worker
 
 app = typer.Typer(
     help="Pier: run open-source AI models on your own machines.",
@@ -25,6 +25,7 @@ predictions_app.command("cancel")(client_commands.predictions_cancel)
 app.add_typer(predictions_app, name="predictions")
 app.command("run")(client_commands.run)
 app.command("predict")(client_commands.predict)
+app.command("push")(push.push)
 app.command("status")(status.status)
 
 
