@@ -61,6 +61,14 @@ def bearer_token(request: Request) -> str | None:
 _bearer_scheme = HTTPBearer(auto_error=False, scheme_name=BEARER, description=BEARER_HELP)
 
 
+# Where a token comes from, said in every 401.
+GET_A_TOKEN = (
+    "Get a token from the account menu of the web playground (Copy API token), or run "
+    "`pier token create` on the server; the admin's token is printed at first start and saved "
+    "in ~/.pier/admin-token."
+)
+
+
 async def current_account(
     request: Request,
     svc: ServicesDep,
@@ -69,7 +77,9 @@ async def current_account(
     token = bearer_token(request)
     if token is None:
         raise ApiError(
-            401, "You did not pass an authentication token. Send 'Authorization: Bearer <token>'."
+            401,
+            "You did not pass an authentication token. Send 'Authorization: Bearer <token>'. "
+            + GET_A_TOKEN,
         )
     key = hash_secret(token)
     cached = svc.token_cache.get(key)
@@ -78,7 +88,11 @@ async def current_account(
         return cached[1]
     account = await svc.store.account_for_token(token)
     if account is None:
-        raise ApiError(401, "You did not pass a valid authentication token.")
+        raise ApiError(
+            401,
+            "The authentication token you passed is not valid (revoked, or never made "
+            "here). " + GET_A_TOKEN,
+        )
     svc.token_cache.put(key, (now + TOKEN_CACHE_SECONDS, account))
     return account
 

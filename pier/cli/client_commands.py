@@ -30,27 +30,57 @@ def fail(message: str) -> typer.Exit:
 
 class Api:
     def __init__(self, url: str | None, token: str | None) -> None:
-        self.url = (url or os.environ.get("PIER_URL") or "http://127.0.0.1:8000").rstrip("/")
-        token = token or os.environ.get("PIER_TOKEN") or self._saved_token()
+        env_url = os.environ.get("PIER_URL")
+        self.url = (url or env_url or "http://127.0.0.1:8000").rstrip("/")
+        self.url_from = "--url" if url else "PIER_URL" if env_url else "the default"
+        self.token_from = (
+            "--token" if token else "PIER_TOKEN" if os.environ.get("PIER_TOKEN") else None
+        )
+        token = token or os.environ.get("PIER_TOKEN")
+        if token is None:
+            token = self._saved_token()
+            self.token_from = str(self.token_path()) if token else None
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.http = httpx.Client(base_url=self.url, headers=headers, timeout=60.0)
 
     @staticmethod
-    def _saved_token() -> str | None:
-        path = Settings.load().data_dir / "admin-token"
+    def token_path() -> Path:
+        return Settings.load().data_dir / "admin-token"
+
+    @classmethod
+    def _saved_token(cls) -> str | None:
+        path = cls.token_path()
         return path.read_text().strip() if path.is_file() else None
+
+    def unreachable(self, exc: Exception) -> str:
+        return (
+            f"cannot reach Pier at {self.url} (from {self.url_from}): {exc}\n"
+            "Start it with `pier serve`, or point the CLI at a running server with --url URL "
+            "or PIER_URL=URL."
+        )
+
+    def unauthorized(self, detail: str) -> str:
+        sent = f"the token from {self.token_from}" if self.token_from else "no token"
+        return (
+            f"401 from {self.url} (from {self.url_from}), which was sent {sent}: {detail}\n"
+            "Pass a token of this server with --token or PIER_TOKEN (make one with `pier token "
+            f"create` or copy it from the playground's account menu), or save it in "
+            f"{self.token_path()}; if this is the wrong server, use --url or PIER_URL."
+        )
 
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = self.http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise fail(f"cannot reach Pier at {self.url}: {exc}") from exc
+            raise fail(self.unreachable(exc)) from exc
         if response.status_code >= 400:
             try:
                 body = response.json()
                 detail = body.get("detail") or body.get("title") or response.text
             except ValueError:
                 detail = response.text
+            if response.status_code == 401:
+                raise fail(self.unauthorized(str(detail).strip()))
             raise fail(f"{response.status_code}: {str(detail).strip()}")
         return response.json() if response.content else None
 

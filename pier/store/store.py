@@ -374,6 +374,16 @@ class Store(JobStore):
         order = (predictions.c.created_at.desc(), predictions.c.id.desc())
         return cast("list[PredictionRecord]", await self._all(query.order_by(*order).limit(limit)))
 
+    async def recent_successes(self, version_id: str, limit: int = 50) -> list[PredictionRecord]:
+        """A version's latest successful predictions (their input and metrics), newest first."""
+        query = (
+            sa.select(predictions.c.id, predictions.c.input, predictions.c.metrics)
+            .where(predictions.c.version == version_id, predictions.c.status == "succeeded")
+            .order_by(predictions.c.completed_at.desc())
+            .limit(limit)
+        )
+        return cast("list[PredictionRecord]", await self._all(query))
+
     async def predictions_with_status(self, *statuses: str) -> list[PredictionRecord]:
         query = (
             sa.select(predictions)

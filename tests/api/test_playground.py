@@ -120,3 +120,31 @@ async def test_the_model_reports_its_seed_and_the_words_it_ignored(pier: Pier) -
         "pier/text-to-image", {"prompt": "a red star on a black background", **small}, wait=60
     )
     assert "ignored_words" not in known.json()["metrics"]
+
+
+async def test_a_model_says_how_long_it_takes_here_at_its_defaults(pier: Pier) -> None:
+    await pier.add_builtin("slow")
+    nothing = (await pier.client.get("/v1/models/pier/slow")).json()["run_time"]
+    assert nothing["default_settings"] is None and nothing["heavy"] is False
+    await run_examples(pier, "pier/slow", [{"steps": 2, "delay": 0.05}])
+    example = (await listed(pier, "?source=example"))[0]
+    await pier.wait_done(str(example["id"]))
+    await pier.services.store.update_model(
+        (await pier.services.store.get_model("pier", "slow"))["id"],  # type: ignore[index]
+        default_example_id=example["id"],
+    )
+    measured = (await pier.client.get("/v1/models/pier/slow")).json()["run_time"]
+    assert measured["default_settings"] is None
+    assert measured["example"]["input"] == {"steps": 2, "delay": 0.05}
+    # The defaults (20 steps of 0.25 s) ask for more than the example did.
+    assert measured["heavier_than_example"] is True and measured["heavy"] is False
+    other = (await pier.create("pier/slow", {"steps": 4}, wait=30)).json()
+    assert other["status"] == "succeeded"
+    at_defaults = (await pier.create("pier/slow", {}, wait=30)).json()
+    assert at_defaults["status"] == "succeeded"
+    timed = (await pier.client.get("/v1/models/pier/slow")).json()["run_time"]
+    assert timed["default_settings"]["runs"] == 1  # the 4-step run is not at the defaults
+    assert timed["default_settings"]["predict_time"] == round(
+        at_defaults["metrics"]["predict_time"], 3
+    )
+    assert timed["heavy"] is False  # about 5 s

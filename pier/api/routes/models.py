@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import FileResponse, Response
 
-from pier.api import serialize
+from pier.api import runtime, serialize
 from pier.api.deps import AccountDep, ServicesDep, decode_cursor, encode_cursor
 from pier.api.errors import ApiError, not_found
 from pier.api.jsonresponse import json_response
@@ -18,7 +19,7 @@ router = APIRouter()
 PAGE_SIZE = 50
 
 
-async def render_model(svc: ServicesDep, model: Row) -> dict[str, object]:
+async def render_model(svc: ServicesDep, model: Row) -> dict[str, Any]:
     latest = None
     if model["latest_version_id"]:
         latest = await svc.store.get_version(model["id"], model["latest_version_id"])
@@ -27,7 +28,11 @@ async def render_model(svc: ServicesDep, model: Row) -> dict[str, object]:
         example = await svc.store.get_prediction(model["default_example_id"])
         if example is not None and example["status"] != Status.SUCCEEDED:
             example = None
-    return serialize.model(model, svc.base_url, latest, example)
+    body = serialize.model(model, svc.base_url, latest, example)
+    if latest is not None:
+        recent = await svc.store.recent_successes(str(latest["id"]))
+        body["run_time"] = runtime.measured(latest["openapi_schema"], recent, example)
+    return body
 
 
 async def _page(svc: ServicesDep, account: Row, cursor: str | None, search: str | None) -> Response:
