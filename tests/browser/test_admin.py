@@ -49,3 +49,26 @@ def test_other_accounts_see_no_operator_page(pages: Pages, pier_server: PierServ
 
     page.goto(pier_server.url + "/admin")
     expect(page.get_by_role("heading", name="Not found", level=1)).to_be_visible()
+
+
+def test_the_cluster_page_shows_gpu_memory_per_process(
+    pages: Pages, pier_server: PierServer
+) -> None:
+    loaded = [
+        {
+            "model": "acme/painter",
+            "version": "a" * 64,
+            "processes": 2,
+            "gpu_processes": [
+                {"pid": 11, "gpus": ["0"], "memory_mib": 812},
+                {"pid": 12, "gpus": ["1", "2"], "memory_mib": None},
+            ],
+        }
+    ]
+    row = worker_row("gpu-worker", 0.5, host="gpu-box", gpus=["0", "1", "2"], loaded=loaded)
+    write_heartbeat(f"sqlite:///{pier_server.data_dir / 'pier.db'}", row)
+    page = pages.open("/admin")
+    processes = page.get_by_role("table", name="API processes and workers")
+    worker = processes.get_by_role("row").filter(has_text="gpu-box")
+    expect(worker).to_contain_text("GPU 0, 1, 2")
+    expect(worker).to_contain_text("(GPU 0: 812 MiB; GPU 1,2)")
