@@ -151,7 +151,9 @@ PUSH_VERSION: dict[str, Any] = {
     "lines keep the connection alive.",
     "requestBody": {
         "required": True,
-        "content": {"application/gzip": {"schema": {"type": "string", "format": "binary"}}},
+        "description": "The tar.gz, sent as `application/gzip` (what `pier push` sends) or "
+        "`application/octet-stream`.",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
     },
     "responses": {
         "200": {
