@@ -25,7 +25,10 @@ def worker(
     ] = 1,
     gpus: Annotated[
         str | None,
-        typer.Option(help="GPUs to use, e.g. 0,1: one model process per GPU per version."),
+        typer.Option(
+            help="GPUs to use, e.g. 0,1: each model process gets free GPUs of its own (one, or "
+            "pier.yaml's gpus: N)."
+        ),
     ] = None,
     models: Annotated[
         str | None, typer.Option(help="Serve only these models: owner/name,owner/name.")
