@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import shutil
 import tarfile
 from collections.abc import Iterator
@@ -80,6 +81,13 @@ def test_push_then_run_it_with_the_official_client(server: Server, tmp_path: Pat
     changed = post(server, "alice/echo", gzip_of(model, tmp_path), alice)
     assert changed.status_code == 201, changed.text
     assert changed.json()["id"] != version
+    streamed = post(
+        server, "alice/echo", gzip_of(model, tmp_path), alice, Accept="application/x-ndjson"
+    )
+    events = [json.loads(line) for line in streamed.text.splitlines() if line.strip()]
+    assert events[-1] == {"version": changed.json(), "created": False}
+    logs = [event["log"] for event in events[:-1]]
+    assert logs[-1] == f"Version {changed.json()['id']} already existed"
     with official_client(server, alice) as client:
         assert client.run("alice/echo", input={"text": "hi"}) == "Echo: hi"
         assert client.run(ref, input={"text": "hi"}) == "You said: hi"  # the old one still runs

@@ -141,6 +141,13 @@ async def _build(
         await asyncio.to_thread(remove, workdir)
 
 
+def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
 def _takes_log() -> bool:
     return "on_log" in inspect.signature(register).parameters
 
@@ -167,8 +174,13 @@ async def push_version(
     loop = asyncio.get_running_loop()
 
     def say(text: str) -> None:
+        """Queue log lines, from the event loop or from a thread (in order either way)."""
         for line in text.splitlines() or [""]:
-            loop.call_soon_threadsafe(lines.put_nowait, json.dumps({"log": line}))
+            event = json.dumps({"log": line})
+            if _on_loop(loop):
+                lines.put_nowait(event)
+            else:
+                loop.call_soon_threadsafe(lines.put_nowait, event)
 
     say(f"Received {size} bytes")
     # A task of its own: a client that goes away does not stop a build half way.
