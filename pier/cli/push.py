@@ -78,20 +78,22 @@ def _upload(api: Api, archive: Path, ref: str) -> tuple[dict[str, Any], bool]:
             )
             response = api.http.send(request, stream=True)
         try:
-            return _follow(response)
+            return _follow(api, response)
         finally:
             response.close()
     except httpx.HTTPError as exc:
-        raise fail(f"cannot push to Pier at {api.url}: {exc}") from exc
+        raise fail(api.unreachable(exc)) from exc
 
 
-def _follow(response: httpx.Response) -> tuple[dict[str, Any], bool]:
+def _follow(api: Api, response: httpx.Response) -> tuple[dict[str, Any], bool]:
     if response.status_code >= 400:
         response.read()
         try:
             body = response.json()
         except ValueError:
             body = {"detail": response.text}
+        if response.status_code == 401:
+            raise fail(api.unauthorized(str(body.get("detail") or "").strip()))
         raise _error(response.status_code, body)
     for line in response.iter_lines():
         if not line.strip():

@@ -117,7 +117,8 @@ def test_only_owners_push_and_a_token_is_needed(server: Server, tmp_path: Path) 
         "push", str(private), "alice/secret", env=client_env(tmp_path, server.url, None)
     )
     assert anonymous.returncode == 1
-    assert "401: You did not pass an authentication token" in anonymous.stderr
+    assert "401 from" in anonymous.stderr and "sent no token" in anonymous.stderr
+    assert "You did not pass an authentication token" in anonymous.stderr
     wrong = pier("push", str(private), "alice/secret", env=client_env(tmp_path, server.url, "x"))
     assert wrong.returncode == 1 and "401" in wrong.stderr
     assert "Traceback" not in hidden.stderr + seen.stderr + anonymous.stderr + wrong.stderr
