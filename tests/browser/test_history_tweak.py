@@ -39,7 +39,7 @@ def test_prediction_page_and_tweak(pages: Pages, pier_server: PierServer) -> Non
     expect(inputs).to_contain_text("tweak me")
     expect(inputs).to_contain_text("Repeat")
     timing = page.get_by_role("region", name="Timing")
-    for label in ("Created", "Started", "Completed", "Predict time", "Total time"):
+    for label in ("Created", "Started", "Completed", "Queue", "Setup", "Run", "Total"):
         expect(timing).to_contain_text(label)
     page.get_by_text("Full JSON").click()
     expect(page.get_by_label("Prediction JSON")).to_contain_text(f'"id": "{old["id"]}"')

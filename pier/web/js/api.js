@@ -128,9 +128,14 @@ export const api = {
   file: (id, opts) => request(`/v1/files/${enc(id)}`, opts),
   prediction: (id, opts) => request(`/v1/predictions/${enc(id)}`, opts),
   predictions: (url, opts) => request(url || "/v1/predictions", opts),
-  createPrediction: (version, input) =>
-    // The header marks the prediction as made in the playground (`source: "web"`).
-    request("/v1/predictions", { method: "POST", body: { version, input }, headers: { "X-Pier-Source": "web" } }),
+  createPrediction: (version, input, { tweakedFrom } = {}) =>
+    // The header marks the prediction as made in the playground (`source: "web"`);
+    // `tweaked_from` names the prediction a tweak started from.
+    request("/v1/predictions", {
+      method: "POST",
+      body: tweakedFrom ? { version, input, tweaked_from: tweakedFrom } : { version, input },
+      headers: { "X-Pier-Source": "web" },
+    }),
   cancel: (id) => request(`/v1/predictions/${enc(id)}/cancel`, { method: "POST" }),
   cluster: (opts) => request("/v1/admin/cluster", opts),
 };

@@ -20,7 +20,7 @@ function codeBlock(text, { label, className = "" }) {
  * `context()` returns {origin, ref, version, input, shape, kind} for the
  * current form; call `refresh()` after the form changes.
  */
-export function codeTab(context, { selected = "python", onSelect } = {}) {
+export function codeTab(context, { selected = "python", onSelect, intro = "This code does what the form does with its current values, on this server. It reads your API token from " } = {}) {
   const blocks = {};
   const items = LANGS.map((lang) => {
     const setup = codeBlock(SETUP[lang.key], { label: `${lang.label} setup`, className: "setup" });
@@ -42,8 +42,7 @@ export function codeTab(context, { selected = "python", onSelect } = {}) {
     "div.code-tab",
     h(
       "p.muted",
-      "This code does what the form does with its current values, on this server. ",
-      "It reads your API token from ",
+      intro,
       h("code", "REPLICATE_API_TOKEN"),
       " (copy it from the account menu).",
     ),

@@ -232,6 +232,22 @@ export function buildForm(fields, { onRun, onChange = () => {}, runLabel = "Run"
     fill({});
   }
 
+  /** A note under a field (e.g. the words of a prompt the model ignored); null removes it. */
+  function setNote(name, text) {
+    const block = byName.get(name);
+    if (!block) return;
+    let note = block.block.querySelector(".field-note");
+    if (!text) {
+      if (note) note.remove();
+      return;
+    }
+    if (!note) {
+      note = h("p.field-note", { role: "note" });
+      block.block.insertBefore(note, block.error);
+    }
+    note.textContent = text;
+  }
+
   reset();
-  return { element: form, currentInput, showServerErrors, fill, reset, focusFirst: () => blocks[0] && blocks[0].widget.focus() };
+  return { element: form, currentInput, showServerErrors, fill, reset, setNote, focusFirst: () => blocks[0] && blocks[0].widget.focus() };
 }

@@ -6,25 +6,47 @@ export function parseTime(value) {
   return Number.isNaN(t) ? null : t;
 }
 
-/** "850 ms", "4.2 s", "3 min 12 s", "1 h 4 min". */
+/**
+ * The one way Pier writes a duration, on every page: "850 ms", "4.2 s", "3 min 12 s",
+ * "1 h 4 min". It cuts (never rounds up) to what it shows, so a clock that ticks and the
+ * final figure of the same span always agree, and no text claims time not yet spent.
+ */
 export function duration(seconds) {
   if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return "—";
   const s = Math.max(0, seconds);
-  if (s < 1) return `${Math.round(s * 1000)} ms`;
-  if (s < 10) return `${s.toFixed(1)} s`;
-  if (s < 60) return `${Math.round(s)} s`;
+  if (s < 1) return `${Math.floor(s * 1000)} ms`;
+  if (s < 10) return `${(Math.floor(s * 10) / 10).toFixed(1)} s`;
+  if (s < 60) return `${Math.floor(s)} s`;
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${Math.round(s % 60)} s`;
+  if (m < 60) return `${m} min ${Math.floor(s % 60)} s`;
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-/** Short clock-like elapsed time: "0:07", "12:30", "1:02:03". */
-export function clock(seconds) {
-  const s = Math.max(0, Math.floor(seconds || 0));
-  const hh = Math.floor(s / 3600);
-  const mm = Math.floor((s % 3600) / 60);
-  const ss = String(s % 60).padStart(2, "0");
-  return hh ? `${hh}:${String(mm).padStart(2, "0")}:${ss}` : `${mm}:${ss}`;
+/**
+ * The timing vocabulary, the same in badges, lists, the timing card and the JSON:
+ * queue (waiting for a worker, `metrics.queue_time`), setup (booting the model,
+ * `metrics.setup_time`, only when this prediction waited for it), run (the model's predict,
+ * `metrics.predict_time` as Replicate defines it) and total (created to completed,
+ * `metrics.total_time`). Parts not known (yet) are null; a live prediction's parts grow.
+ */
+export const TIMING = [
+  { key: "queue", label: "Queue", metric: "queue_time", help: "waiting for a worker" },
+  { key: "setup", label: "Setup", metric: "setup_time", help: "booting the model for this prediction" },
+  { key: "run", label: "Run", metric: "predict_time", help: "the model running" },
+  { key: "total", label: "Total", metric: "total_time", help: "from created to completed" },
+];
+
+export function timings(p, now = Date.now()) {
+  const m = (p && p.metrics) || {};
+  const num = (v) => (typeof v === "number" ? v : null);
+  const created = parseTime(p && p.created_at);
+  const started = parseTime(p && p.started_at);
+  const ended = parseTime(p && p.completed_at);
+  const queueEnd = started ?? ended ?? now;
+  const queue = num(m.queue_time) ?? (created === null ? null : Math.max(0, (queueEnd - created) / 1000));
+  const running = p && p.status === "processing" && started !== null;
+  const run = num(m.predict_time) ?? (running ? Math.max(0, (now - started) / 1000) : null);
+  return { queue, setup: num(m.setup_time), run, total: totalTime(p, now) };
 }
 
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
@@ -73,16 +95,6 @@ export function bytes(n) {
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 
-/** How long a prediction took: the model's own time when known, else wall time. */
-export function predictionDuration(p) {
-  const m = p.metrics || {};
-  if (typeof m.predict_time === "number") return m.predict_time;
-  const start = parseTime(p.started_at);
-  const end = parseTime(p.completed_at);
-  if (start !== null && end !== null) return (end - start) / 1000;
-  return null;
-}
-
 export function shortId(id, n = 8) {
   return id ? String(id).slice(0, n) : "";
 }
@@ -91,13 +103,13 @@ export function shortId(id, n = 8) {
  * Total time of a prediction, the same everywhere: from created to completed (the API's
  * `metrics.total_time` when the server gives it), or up to now while it is not done.
  */
-export function totalTime(p) {
+export function totalTime(p, now = Date.now()) {
   const m = (p && p.metrics) || {};
   if (typeof m.total_time === "number") return m.total_time;
   const start = parseTime(p && p.created_at);
   if (start === null) return null;
   const end = parseTime(p.completed_at);
-  return ((end ?? Date.now()) - start) / 1000;
+  return Math.max(0, ((end ?? now) - start) / 1000);
 }
 
 /** "$0.0042" from `metrics.cost_usd`, or null when the prediction has no cost. */

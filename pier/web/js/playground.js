@@ -6,11 +6,43 @@ import { h, icon } from "./dom.js";
 import { buildForm } from "./form.js";
 import { renderOutput } from "./output.js";
 import { setQuery } from "./router.js";
-import { runView } from "./runview.js";
-import { inputFields, outputShape } from "./schema.js";
-import { shortId } from "./format.js";
+import { ignoredText, ignoredWords, runView } from "./runview.js";
+import { inputFields, mainTextField, outputShape } from "./schema.js";
+import { duration, shortId } from "./format.js";
 
-export function playground({ model, version, signal, tweak, initialInput, predictionId, onChange }) {
+/**
+ * The input a tweak starts from: the original's, with the seed the model reported it used
+ * (`metrics.seed`) filled in where the original left the seed to chance, so that running it
+ * unchanged repeats the original exactly.
+ */
+export function tweakInput(prediction, fields) {
+  const input = { ...(prediction.input || {}) };
+  const seed = prediction.metrics && prediction.metrics.seed;
+  const hasSeed = fields.some((f) => f.name === "seed");
+  if (hasSeed && typeof seed === "number" && (input.seed === undefined || input.seed === null)) input.seed = seed;
+  return input;
+}
+
+/** What this machine measured for the model's default settings (`model.run_time`). */
+export function runTimeNote(model) {
+  const rt = model.run_time;
+  if (!rt) return null;
+  const d = rt.default_settings;
+  const ex = rt.example;
+  let text = null;
+  if (d) {
+    text = `At default settings: about ${duration(d.predict_time)} per run on this machine (median of ${d.runs} run${d.runs === 1 ? "" : "s"}).`;
+  } else if (ex) {
+    const settings = Object.entries(ex.input || {}).map(([k, v]) => `${k} ${v}`).join(", ");
+    const how = rt.heavier_than_example ? "The defaults ask for more work than" : "Not yet measured at default settings;";
+    text = `${how} the example${settings ? ` (${settings})` : ""}, which took ${duration(ex.predict_time)} here.`;
+  }
+  if (!text) return null;
+  if (rt.heavy) text = `Heavy at these defaults: ${text} Lower the settings for a quicker try.`;
+  return h(`p.run-time-note${rt.heavy ? ".heavy" : ".muted"}`, { role: "note" }, rt.heavy ? icon("clock") : null, rt.heavy ? " " : null, text);
+}
+
+export function playground({ model, version, signal, tweak, initialInput, predictionId, onChange, onCreated = () => {} }) {
   const schema = version.openapi_schema || {};
   const fields = inputFields(schema);
   const shape = outputShape(schema);
@@ -20,11 +52,13 @@ export function playground({ model, version, signal, tweak, initialInput, predic
 
   const form = buildForm(fields, { onRun: run, onChange });
   if (initialInput) form.fill(initialInput);
+  const main = mainTextField(fields);
+  const promptField = main ? main.name : null;
 
   async function run(input) {
     let prediction;
     try {
-      prediction = await api.createPrediction(version.id, input);
+      prediction = await api.createPrediction(version.id, input, { tweakedFrom: tweak ? tweak.id : null });
     } catch (err) {
       if (err.status === 422) form.showServerErrors(err.fieldErrors, err.message);
       else form.showServerErrors({}, err.message);
@@ -33,13 +67,23 @@ export function playground({ model, version, signal, tweak, initialInput, predic
     setQuery({ prediction: prediction.id });
     show(prediction);
     reveal();
+    onCreated(prediction);
   }
 
-  function show(prediction) {
+  function show(prediction, label = null) {
     if (runController) runController.abort();
     runController = new AbortController();
-    const view = runView(prediction, { shape, signal: runController.signal });
-    outputPane.replaceChildren(view.element);
+    const notePrompt = (p) => {
+      const words = ignoredWords(p);
+      if (promptField) form.setNote(promptField, words.length ? ignoredText(words) : null);
+    };
+    const view = runView(prediction, {
+      shape,
+      signal: runController.signal,
+      onUpdate: notePrompt,
+      onSettled: (p) => onCreated(p, true),
+    });
+    outputPane.replaceChildren(...(label ? [label, view.element] : [view.element]));
   }
 
   function reveal() {
@@ -78,7 +122,10 @@ export function playground({ model, version, signal, tweak, initialInput, predic
     );
   }
 
-  if (predictionId) {
+  if (tweak && !predictionId) {
+    // The original stays in view while the form is edited.
+    show(tweak, h("p.original-label.muted", icon("edit"), "The original: ", h("a", { href: `/predictions/${tweak.id}` }, `prediction ${shortId(tweak.id, 10)}`)));
+  } else if (predictionId) {
     outputPane.append(h("p.muted", "Loading the prediction…"));
     api
       .prediction(predictionId, { signal })
@@ -108,7 +155,7 @@ export function playground({ model, version, signal, tweak, initialInput, predic
 
   const element = h(
     "div.playground",
-    h("section.pane.input-pane", { "aria-labelledby": "input-heading" }, h("h2#input-heading", "Input"), notice, form.element),
+    h("section.pane.input-pane", { "aria-labelledby": "input-heading" }, h("h2#input-heading", "Input"), notice, runTimeNote(model), form.element),
     h("section.pane.output-pane", { "aria-labelledby": "output-heading" }, h("h2#output-heading", "Output"), outputPane),
   );
   return { element, currentInput: form.currentInput };

@@ -4,7 +4,7 @@
 
 import { api, sameOrigin } from "./api.js";
 import { announce, h, icon } from "./dom.js";
-import { clock, duration } from "./format.js";
+import { TIMING, duration, timings, totalTime } from "./format.js";
 import { renderOutput } from "./output.js";
 import { isTerminal } from "./status.js";
 import { phaseOf, progressOf, secondsBetween, watchPrediction } from "./watch.js";
@@ -26,7 +26,7 @@ function stepIndex(phase) {
  */
 export function runView(prediction, { shape, signal, showLink = true, showMetrics = true, onUpdate = () => {}, onSettled = () => {} }) {
   const pill = h("span.status-pill");
-  const clockEl = h("span.run-clock", { title: "Elapsed time" });
+  const clockEl = h("span.run-clock", { title: "Total time: from created to completed (queue, setup and run)" });
   const cancelBtn = h("button.btn.danger.small.cancel", { type: "button", onclick: cancel }, icon("stop"), h("span.label", "Cancel"));
   const stepper = h(
     "ol.phase-steps",
@@ -43,6 +43,8 @@ export function runView(prediction, { shape, signal, showLink = true, showMetric
   const logsPre = h("pre.logs", { tabindex: "0", "aria-label": "Logs" });
   const logs = h("details.logs-panel", { open: true }, h("summary", "Logs"), logsPre);
   const metrics = h("dl.metrics", { hidden: true });
+  // Prompt words the model does not know (metrics.ignored_words), said beside the output.
+  const ignoredNote = h("p.note.ignored-words", { hidden: true });
   const link = showLink ? h("a.run-link.muted", { href: `/predictions/${prediction.id}` }) : null;
 
   const root = h(
@@ -54,6 +56,7 @@ export function runView(prediction, { shape, signal, showLink = true, showMetric
     detail,
     progress,
     errorBox,
+    ignoredNote,
     outputBox,
     logs,
     metrics,
@@ -70,10 +73,9 @@ export function runView(prediction, { shape, signal, showLink = true, showMetric
   function tick() {
     const p = current;
     const phase = phaseOf(p).key;
-    let seconds;
-    if (isTerminal(p)) seconds = secondsBetween(p.created_at, p.completed_at);
-    else seconds = secondsBetween(p.created_at);
-    clockEl.textContent = seconds === null ? "" : clock(seconds);
+    // The one elapsed time shown: the total, the same figure the timing card and history show.
+    const seconds = totalTime(p);
+    setText(clockEl, seconds === null ? "" : duration(seconds));
     if (phase === "running" || phase === "finishing") updateDetail(p);
     if (phase === "booting" || phase === "queued" || phase === "starting") updateDetail(p);
   }
@@ -95,14 +97,13 @@ export function runView(prediction, { shape, signal, showLink = true, showMetric
     } else if (phase === "running" || phase === "finishing") {
       const running = secondsBetween(p.started_at);
       const prog = progressOf(p);
-      const elapsed = running === null ? "" : `${clock(running)} elapsed`;
-      if (phase === "finishing") setText(detail, `Finishing: saving outputs · ${elapsed}`);
-      else if (!prog) setText(detail, `Running · ${elapsed}`);
-      else setText(detail, `Running · ${elapsed}${remaining(prog, running)}`);
+      if (phase === "finishing") setText(detail, "Finishing: saving outputs");
+      else setText(detail, `Running${remaining(prog, running)}`);
     } else if (p.status === "succeeded") {
-      setText(detail, `Finished in ${duration(secondsBetween(p.created_at, p.completed_at))}`);
+      const t = timings(p);
+      setText(detail, `Finished in ${duration(t.total)}${t.run === null ? "" : ` (run ${duration(t.run)})`}`);
     } else if (p.status === "canceled") {
-      setText(detail, "Canceled.");
+      setText(detail, ranModel(p) ? "Canceled while running." : "Canceled before it started.");
     } else if (p.status === "failed") {
       setText(detail, "The prediction failed.");
     }
@@ -121,6 +122,20 @@ export function runView(prediction, { shape, signal, showLink = true, showMetric
     return ` · about ${duration(left)} left`;
   }
 
+  // Whether the model ran for this prediction (a cancel in the queue never reached it).
+  function ranModel(p) {
+    const m = p.metrics || {};
+    return p.status === "succeeded" || p.status === "processing" || (typeof m.predict_time === "number" && m.predict_time > 0);
+  }
+
+  // Steps a finished prediction went through; the others are shown as skipped, not done.
+  function reached(p, key) {
+    if (!isTerminal(p) || key === "queued") return true;
+    if (key === "booting") return typeof (p.metrics || {}).setup_time === "number";
+    if (key === "running") return ranModel(p);
+    return true;
+  }
+
   function setText(el, text) {
     if (el.textContent !== text) el.textContent = text;
   }
@@ -135,7 +150,9 @@ export function runView(prediction, { shape, signal, showLink = true, showMetric
 
     const at = stepIndex(phase.key);
     stepper.querySelectorAll("li").forEach((li, i) => {
-      li.className = i < at ? "done" : i === at ? `current ${phase.key}` : "";
+      const skipped = i < at && !reached(p, STEPS[i].key);
+      li.className = skipped ? "skipped" : i < at ? "done" : i === at ? `current ${phase.key}` : "";
+      li.title = skipped ? (STEPS[i].key === "booting" ? "Not needed: the model was already up" : "Did not happen") : "";
       if (i === at) li.setAttribute("aria-current", "step");
       else li.removeAttribute("aria-current");
     });
@@ -156,6 +173,10 @@ export function runView(prediction, { shape, signal, showLink = true, showMetric
     const done = isTerminal(p);
     cancelBtn.hidden = done;
     if (!done && !canceling) cancelBtn.disabled = false;
+
+    const ignored = ignoredWords(p);
+    ignoredNote.hidden = !ignored.length;
+    setText(ignoredNote, ignored.length ? ignoredText(ignored) : "");
 
     errorBox.hidden = p.status !== "failed";
     if (p.status === "failed") setText(errorBox, p.error || "The prediction failed without a message. See the logs.");
@@ -229,14 +250,9 @@ export function runView(prediction, { shape, signal, showLink = true, showMetric
   }
 
   function renderMetrics(p) {
-    const m = p.metrics || {};
-    const rows = [
-      ["Queue time", m.queue_time],
-      ["Setup time", m.setup_time],
-      ["Predict time", m.predict_time],
-      ["Total time", m.total_time ?? secondsBetween(p.created_at, p.completed_at)],
-    ].filter(([, v]) => typeof v === "number");
-    metrics.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", k), h("dd", duration(v))]));
+    const t = timings(p);
+    const rows = TIMING.filter(({ key }) => typeof t[key] === "number");
+    metrics.replaceChildren(...rows.flatMap(({ key, label, help }) => [h("dt", { title: help }, label), h("dd", { dataset: { timing: key } }, duration(t[key]))]));
     metrics.hidden = !rows.length;
   }
 
@@ -273,4 +289,14 @@ export function runView(prediction, { shape, signal, showLink = true, showMetric
   update(prediction);
   follow(prediction);
   return { element: root, get prediction() { return current; } };
+}
+
+/** The prompt words a model reported it ignored (`metrics.ignored_words`). */
+export function ignoredWords(p) {
+  const words = p && p.metrics && p.metrics.ignored_words;
+  return Array.isArray(words) ? words.map(String) : [];
+}
+
+export function ignoredText(words) {
+  return `Ignored (not words this model knows): ${words.join(", ")}`;
 }

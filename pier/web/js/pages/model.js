@@ -6,9 +6,9 @@ import { codeTab } from "../codetab.js";
 import { h, icon, mount } from "../dom.js";
 import { count, dateTime, shortId } from "../format.js";
 import { renderMarkdown } from "../markdown.js";
-import { playground } from "../playground.js";
+import { playground, runTimeNote, tweakInput } from "../playground.js";
 import { setQuery } from "../router.js";
-import { outputShape } from "../schema.js";
+import { inputFields, outputShape } from "../schema.js";
 import { tabs } from "../tabs.js";
 import { coverFor, kindBadge } from "./gallery.js";
 
@@ -51,12 +51,13 @@ export async function render({ view, params, query, signal, setTitle }) {
   const readmePanel = h("div.model-card-panel", h("p.muted", "Loading the model card…"));
   readmePromise
     .then((text) => {
-      mount(readmePanel, text ? h("article.markdown", renderMarkdown(text)) : h("p.muted", "This model has no model card."));
+      mount(readmePanel, runTimeNote(model), text ? h("article.markdown", renderMarkdown(text)) : h("p.muted", "This model has no model card."));
     })
     .catch((err) => mount(readmePanel, h("p.error-box", `Could not load the model card: ${err.message}`)));
 
   const playPanel = h("div");
   let pg = null;
+  let runCount = null; // the header's "N runs", kept current as runs are made
   const code = codeTab(() => ({
     origin: location.origin,
     ref: `${model.owner}/${model.name}:${version.id}`,
@@ -78,11 +79,26 @@ export async function render({ view, params, query, signal, setTitle }) {
       initialInput,
       predictionId: query.get("prediction"),
       onChange: () => code.refresh(),
+      // A new run counts at once; a finished one may change the measured times too.
+      onCreated: (p, settled) => refreshModel(settled ? null : 1),
     });
     mount(playPanel, pg.element);
     code.refresh();
   }
-  buildPlayground(tweak ? tweak.input : null);
+  buildPlayground(tweak ? tweakInput(tweak, inputFields(version.openapi_schema || {})) : null);
+
+  async function refreshModel(added) {
+    if (added) model.run_count = (model.run_count || 0) + added;
+    if (runCount) runCount.textContent = count(model.run_count, "run");
+    try {
+      const fresh = await api.model(owner, name, { signal });
+      model.run_count = Math.max(model.run_count || 0, fresh.run_count || 0);
+      if (runCount) runCount.textContent = count(model.run_count, "run");
+      model.run_time = fresh.run_time;
+    } catch {
+      // the count shown stays; the next visit reads it again
+    }
+  }
 
   const picker = h(
     "select#version-picker",
@@ -114,11 +130,9 @@ export async function render({ view, params, query, signal, setTitle }) {
     },
   );
 
-  mount(
-    view,
-    header(model, h("div.version-picker", h("label", { for: "version-picker" }, "Version"), picker)),
-    t.element,
-  );
+  const head = header(model, h("div.version-picker", h("label", { for: "version-picker" }, "Version"), picker));
+  runCount = head.querySelector(".run-count-text");
+  mount(view, head, t.element);
 }
 
 function header(model, extra) {
@@ -132,7 +146,7 @@ function header(model, extra) {
       h(
         "div.model-meta",
         kindBadge(model.kind),
-        h("span.meta-item", icon("play"), count(model.run_count, "run")),
+        h("span.meta-item", icon("play"), h("span.run-count-text", count(model.run_count, "run"))),
         model.visibility === "private" ? h("span.meta-item", "Private") : null,
         h("a.meta-item", { href: `/predictions?model=${encodeURIComponent(`${model.owner}/${model.name}`)}` }, icon("clock"), "Your predictions"),
       ),

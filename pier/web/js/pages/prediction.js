@@ -2,13 +2,16 @@
 // full JSON, and "Tweak" to open the model form filled with this input.
 
 import { api } from "../api.js";
+import { codeTab } from "../codetab.js";
 import { copyText, h, icon, mount } from "../dom.js";
-import { ago, dateTime, duration, shortId } from "../format.js";
+import { TIMING, ago, dateTime, duration, shortId, timings } from "../format.js";
 import { isFileUrl, mediaKind } from "../media.js";
 import { ownFileId, ownFileView } from "../ownfiles.js";
-import { runView } from "../runview.js";
-import { humanize, inputFields, outputShape } from "../schema.js";
-import { secondsBetween } from "../watch.js";
+import { tweakInput } from "../playground.js";
+import { ignoredText, ignoredWords, runView } from "../runview.js";
+import { humanize, inputFields, mainTextField, outputShape } from "../schema.js";
+
+const SOURCE_TEXT = { web: "from the playground", api: "from the API", example: "an example made at first start" };
 
 function inputValue(value) {
   if (ownFileId(value)) return ownFileView(value);
@@ -21,38 +24,58 @@ function inputValue(value) {
       h("a", { href: value, target: "_blank", rel: "noopener" }, name),
     );
   }
+  if (value === null || value === undefined) return h("em.muted", "(empty)");
   if (typeof value === "string") return h("span.input-text", value === "" ? h("em.muted", "(empty)") : value);
   if (Array.isArray(value) && value.every(isFileUrl)) return h("span.input-files", value.map((v) => inputValue(v)));
   if (typeof value === "object" && value !== null) return h("code.input-json", JSON.stringify(value));
   return h("code", String(value));
 }
 
-function inputTable(input, fields) {
-  const entries = Object.entries(input || {});
+function inputTable(p, fields) {
+  const input = p.input || {};
+  const entries = Object.entries(input);
+  const picked = p.metrics && p.metrics.seed;
+  // A seed left to chance is not in the input; the one the model picked is shown in its place.
+  if (typeof picked === "number" && fields.some((f) => f.name === "seed") && !("seed" in input)) entries.push(["seed", null]);
+  const main = mainTextField(fields);
+  const ignored = ignoredWords(p);
+  const seed = p.metrics && p.metrics.seed;
+  const note = (key) => {
+    if (main && key === main.name && ignored.length) return h("p.field-note", { role: "note" }, ignoredText(ignored));
+    if (key === "seed" && (input.seed === null || input.seed === undefined) && typeof seed === "number") {
+      return h("p.muted.seed-note", `Left empty: the model picked seed ${seed}; the code and Tweak use it.`);
+    }
+    return null;
+  };
   if (!entries.length) return h("p.muted", "No input (the model used its defaults).");
   const order = new Map(fields.map((f, i) => [f.name, i]));
   const titles = new Map(fields.map((f) => [f.name, f.title]));
   entries.sort(([a], [b]) => (order.get(a) ?? 1e9) - (order.get(b) ?? 1e9));
   return h(
     "dl.input-table",
-    entries.flatMap(([key, value]) => [h("dt", titles.get(key) || humanize(key), h("span.muted.key-name", key)), h("dd", inputValue(value))]),
+    entries.flatMap(([key, value]) => [h("dt", titles.get(key) || humanize(key), h("span.muted.key-name", key)), h("dd", inputValue(value), note(key))]),
   );
 }
 
 function timing(p) {
   const m = p.metrics || {};
+  const t = timings(p);
   const rows = [
     ["Created", p.created_at ? `${dateTime(p.created_at)} (${ago(p.created_at)})` : "—"],
     ["Started", dateTime(p.started_at)],
     ["Completed", dateTime(p.completed_at)],
-    ["Queue time", typeof m.queue_time === "number" ? duration(m.queue_time) : secondsBetween(p.created_at, p.started_at) !== null && p.started_at ? duration(secondsBetween(p.created_at, p.started_at)) : "—"],
-    ["Setup time", typeof m.setup_time === "number" ? duration(m.setup_time) : "—"],
-    ["Predict time", typeof m.predict_time === "number" ? duration(m.predict_time) : "—"],
-    ["Total time", typeof m.total_time === "number" ? duration(m.total_time) : "—"],
-  ];
-  const extra = Object.entries(m).filter(([k]) => !["queue_time", "setup_time", "predict_time", "total_time"].includes(k));
-  for (const [k, v] of extra) rows.push([humanize(k), typeof v === "number" ? String(Number(v.toPrecision(6))) : JSON.stringify(v)]);
-  return h("dl.timing-table", rows.flatMap(([k, v]) => [h("dt", k), h("dd", v)]));
+  ].map(([k, v]) => [h("dt", k), h("dd", v)]);
+  // The same four figures, names and formatting as the run view's badge and the history; the
+  // JSON names beside them.
+  for (const { key, label, metric, help } of TIMING) {
+    rows.push([h("dt", { title: help }, label, h("code.muted.metric-name", metric)), h("dd", { dataset: { timing: key } }, t[key] === null ? "—" : duration(t[key]))]);
+  }
+  const known = new Set(TIMING.map((x) => x.metric));
+  for (const [k, v] of Object.entries(m).filter(([k]) => !known.has(k))) {
+    const text = typeof v === "number" ? String(Number(v.toPrecision(6))) : Array.isArray(v) ? v.join(", ") : JSON.stringify(v);
+    rows.push([h("dt", humanize(k), h("code.muted.metric-name", k)), h("dd", text)]);
+  }
+  return h("dl.timing-table", rows.flat());
 }
 
 export async function render({ view, params, signal, setTitle }) {
@@ -72,7 +95,24 @@ export async function render({ view, params, signal, setTitle }) {
   const timingBox = h("div.timing");
   const jsonPre = h("pre.json", { tabindex: "0", "aria-label": "Prediction JSON" });
   const copyJson = h("button.btn.small", { type: "button", onclick: (e) => copyText(jsonPre.textContent, e.currentTarget) }, icon("copy"), h("span.label", "Copy JSON"));
+  let current = p;
+  // The code that repeats exactly this prediction: its input, with the seed the model picked.
+  const code = version
+    ? codeTab(
+        () => ({
+          origin: location.origin,
+          ref: `${p.model}:${p.version}`,
+          version: p.version,
+          input: tweakInput(current, fields),
+          shape,
+          kind: shape.kind,
+        }),
+        { intro: "This code repeats exactly this prediction on this server (with the seed the model used), with the official clients or cURL. It reads your API token from " },
+      )
+    : null;
   const update = (fresh) => {
+    current = fresh;
+    if (code) code.refresh();
     mount(timingBox, timing(fresh));
     const text = JSON.stringify(fresh, null, 2);
     if (jsonPre.textContent !== text) jsonPre.textContent = text;
@@ -92,9 +132,12 @@ export async function render({ view, params, signal, setTitle }) {
           "p.muted.subtitle",
           owner ? h("a", { href: `/models/${owner}/${name}` }, p.model) : p.model,
           p.version ? ` · version ${shortId(p.version, 12)}` : "",
-          p.source ? ` · from the ${p.source === "web" ? "playground" : p.source}` : "",
+          p.source ? ` · ${SOURCE_TEXT[p.source] || `from ${p.source}`}` : "",
           ` · created ${ago(p.created_at)}`,
         ),
+        p.tweaked_from
+          ? h("p.tweaked-from", icon("edit"), " Tweaked from ", h("a.tweaked-from-link", { href: `/predictions/${p.tweaked_from}` }, `prediction ${shortId(p.tweaked_from, 10)}`))
+          : null,
       ),
       h(
         "div.head-actions",
@@ -107,10 +150,11 @@ export async function render({ view, params, signal, setTitle }) {
       h("section.pane", { "aria-labelledby": "out-h" }, h("h2#out-h", "Output"), live.element),
       h(
         "div.side",
-        h("section.pane", { "aria-labelledby": "in-h" }, h("h2#in-h", "Input"), inputTable(p.input, fields)),
+        h("section.pane", { "aria-labelledby": "in-h" }, h("h2#in-h", "Input"), inputTable(p, fields)),
         h("section.pane", { "aria-labelledby": "time-h" }, h("h2#time-h", "Timing"), timingBox),
       ),
     ),
+    code ? h("section.pane.code-pane", { "aria-labelledby": "code-h" }, h("h2#code-h", "Run it again from code"), code.element) : null,
     h("details.pane.json-pane", h("summary", h("h2", "Full JSON")), h("div.output-tools", copyJson), jsonPre),
   );
   update(live.prediction);
