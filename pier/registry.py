@@ -20,6 +20,7 @@ import yaml
 from pier.blobs import Blobs
 from pier.blobs.archive import ArchiveError, content_hash, store_version
 from pier.runner.inspect import inspect_model
+from pier.runner.serving import ServingError, check_predictor, read_serving
 from pier.store import Row, Store
 from pier.util import utcnow
 
@@ -99,6 +100,10 @@ async def register(
     if not NAME_RE.match(name):
         raise ModelDirError(f"model name {name!r} must look like owner/name (lowercase)")
     model_dir = ModelDir.read(source)
+    try:
+        serving = read_serving(model_dir.path, model_dir.environment)
+    except ServingError as exc:
+        raise ModelDirError(str(exc)) from exc
     missing = missing_packages(model_dir.python_packages)
     if missing:
         raise ModelDirError(
@@ -125,6 +130,11 @@ async def register(
     if model is not None and existing is not None:
         return model, existing, False
     schema = await inspect_model(target, model_dir.predict_ref, model_dir.train_ref)
+    output = schema.get("components", {}).get("schemas", {}).get("Output", {})
+    try:
+        check_predictor(target, model_dir.predict_ref, serving, output)
+    except ServingError as exc:
+        raise ModelDirError(str(exc)) from exc
     meta = model_dir.meta
     readme = target / "README.md"
     fields = {

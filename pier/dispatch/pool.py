@@ -21,7 +21,8 @@ from pier.files import FileError, scratch_dir
 from pier.jobs import Phase, Status
 from pier.queue import Claim, QueueUnavailable
 from pier.runner.errors import SetupFailed
-from pier.runner.worker import PredictionEvents, Worker
+from pier.runner.serving import Batch, Serving, ServingError, read_serving
+from pier.runner.worker import PredictionEvents, PredictionRequest, PredictionResult, Worker
 from pier.util import utcnow
 
 if TYPE_CHECKING:
@@ -93,6 +94,10 @@ class VersionPool:
         self._directory: Path | None = None
         self._directory_lock = asyncio.Lock()
         self.average_time: float | None = None
+        # How the version wants serving, read from its directory when the first job comes:
+        # `concurrency` lanes per model process, or batches.
+        self.serving: Serving | None = None
+        self.batch: Batch | None = None
         self.tasks = [asyncio.create_task(self._slot(w)) for w in self.workers]
         self.file_fields = file_fields(version["openapi_schema"])
 
@@ -109,7 +114,7 @@ class VersionPool:
                 max(0.0, self.average_time - (now - started)) for started in self.started.values()
             )
             work = index * self.average_time + left_running
-            wait = round(work / len(self.workers), 3)
+            wait = round(work / sum(w.concurrency for w in self.workers), 3)
         return {
             "position": index + 1,
             "ahead": ahead,
@@ -176,18 +181,61 @@ class VersionPool:
     async def _serve(self, worker: Worker, workdir: Path) -> None:
         consumer = f"{socket.gethostname()}-{os.getpid()}-{id(worker):x}"
         while True:
-            live, claim = await self._next(consumer)
+            taken = [await self._next(consumer)]
+            if self.batch is not None and worker.state.name == "READY":
+                taken += await self._gather(consumer, self.batch)
+            lives = [live for live, _ in taken]
             try:
-                await self._execute(worker, live, workdir)
+                await self._execute(worker, lives, workdir)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a platform bug must not take the slot down
-                log.exception("prediction %s failed inside Pier", live.id)
-                if not live.status.terminal:
-                    await self.dispatcher.finish(live, Status.FAILED, error=f"Pier error: {exc}")
+                log.exception("prediction %s failed inside Pier", lives[0].id)
+                for live in lives:
+                    if not live.status.terminal:
+                        await self.dispatcher.finish(
+                            live, Status.FAILED, error=f"Pier error: {exc}"
+                        )
             finally:
+                self.busy -= len(taken)
+                for _, claim in taken:
+                    await self._ack(claim)
+
+    async def _gather(self, consumer: str, batch: Batch) -> list[tuple[Live, Claim]]:
+        """More jobs for the batch that starts with one already claimed: what waits, up to
+        `max_size` in all, waiting at most `max_wait` for more to come."""
+        taken: list[tuple[Live, Claim]] = []
+        deadline = time.monotonic() + batch.max_wait
+        while len(taken) < batch.max_size - 1:
+            try:
+                claim = await self.queue.claim(
+                    [self.key], consumer, max(0.0, deadline - time.monotonic())
+                )
+            except QueueUnavailable:
+                break
+            if claim is None:
+                break
+            self.busy += 1
+            live = await self._take(claim)
+            if live is None:
                 self.busy -= 1
-                await self._ack(claim)
+            else:
+                taken.append((live, claim))
+        return taken
+
+    def _configure(self, worker: Worker, directory: Path) -> None:
+        """Read how the version wants serving (once), and give a new worker its lanes: one
+        task per prediction it may run at once, each claiming its own jobs."""
+        if self.serving is None:
+            try:
+                self.serving = read_serving(directory, self.version.get("environment"))
+            except ServingError as exc:  # checked when it was registered: should not happen
+                log.warning("version %s: %s; serving one prediction at a time", self.key, exc)
+                self.serving = Serving()
+            self.batch = self.serving.batch
+        worker.concurrency = self.serving.concurrency
+        for _ in range(worker.concurrency - 1):
+            self.tasks.append(asyncio.create_task(self._slot(worker)))
 
     # -- GPUs ------------------------------------------------------------------------------
     async def _gpu_need(self) -> int:
@@ -271,17 +319,21 @@ class VersionPool:
         except QueueUnavailable:  # the delivery is reclaimed later and found finished
             log.warning("could not acknowledge job %s: the queue is unreachable", claim.job_id)
 
-    async def _execute(self, worker: Worker, live: Live, workdir: Path) -> None:
-        if live.status.terminal:
+    async def _execute(self, worker: Worker, lives: list[Live], workdir: Path) -> None:
+        """Run claimed jobs: one, or a batch (the first boots the model when it must)."""
+        lives = [one for one in lives if not one.status.terminal]
+        if not lives:
             return
+        live = lives[0]
         self.model = str(live.row.get("model") or self.model)
-        booted_here = worker.state.name != "READY"
+        booted_here = worker.state.name not in ("READY", "BUSY")
         if booted_here:
             live.phase = Phase.BOOTING
             self.dispatcher.notify(live)
         try:
             if worker.state.name == "NEW":
                 worker.model_dir = await self._version_dir()
+                self._configure(worker, worker.model_dir)
                 store, settings = self.dispatcher.store, self.dispatcher.settings
                 worker.env.update(await weights_env(store, settings, self.version))
             if self.dispatcher.gpu_placer is not None and booted_here:
@@ -292,45 +344,57 @@ class VersionPool:
                 live.add_logs(getattr(exc, "logs", None) or "")
                 await self.dispatcher.finish(live, Status.FAILED, error=f"Setup failed: {exc}")
             return
-        if live.status.terminal:  # canceled while the model was booting
-            return
-        if live.recorded is not None:  # the create's insert must have committed
-            try:
-                await live.recorded
-            except Exception:  # the create failed (and said so): nothing to run
-                return
+        ready = []
+        for one in lives:
+            if one.status.terminal:  # canceled while the model was booting
+                continue
+            if one.recorded is not None:  # the create's insert must have committed
+                try:
+                    await one.recorded
+                except Exception:  # the create failed (and said so): nothing to run
+                    continue
+            ready.append(one)
         if booted_here:  # setup time counts only for the prediction that waited for it
             live.setup_time = worker.setup_time
         now = utcnow()
-        live.move_to(
-            Status.PROCESSING,
-            started_at=now,
-            worker_id=self.dispatcher.process_id,
-            lease_expires_at=now + self.dispatcher.lease,
-        )
-        self.running[live.id] = (live, worker)
-        self.started[live.id] = time.monotonic()
-        self.dispatcher.notify(live)  # listeners (webhook `start`, streams) see it start
-        # The `processing` write is queued, not awaited: the model starts at once, and the final
-        # write, queued later, is applied after it.
-        written = self.dispatcher.store.queue_prediction_update(live.id, **live.take_dirty())
-        written.add_done_callback(_log_failed_write)
+        for one in ready:
+            one.move_to(
+                Status.PROCESSING,
+                started_at=now,
+                worker_id=self.dispatcher.process_id,
+                lease_expires_at=now + self.dispatcher.lease,
+            )
+            self.running[one.id] = (one, worker)
+            self.started[one.id] = time.monotonic()
+            self.dispatcher.notify(one)  # listeners (webhook `start`, streams) see it start
+            # The `processing` write is queued, not awaited: the model starts at once, and the
+            # final write, queued later, is applied after it.
+            written = self.dispatcher.store.queue_prediction_update(one.id, **one.take_dirty())
+            written.add_done_callback(_log_failed_write)
         try:
-            await self._predict(worker, live, workdir)
+            if self.batch is not None:
+                await self._predict_batch(worker, self.batch, ready, workdir)
+            elif ready:
+                await self._predict(worker, ready[0], workdir)
         finally:
-            self.running.pop(live.id, None)
-            self.started.pop(live.id, None)
+            for one in ready:
+                self.running.pop(one.id, None)
+                self.started.pop(one.id, None)
             _empty(workdir)
 
-    async def _predict(self, worker: Worker, live: Live, workdir: Path) -> None:
+    async def _prepare(
+        self, live: Live, workdir: Path
+    ) -> tuple[PredictionRequest, OutputSink] | None:
+        """What the model needs to run a prediction (its input files fetched into `workdir`),
+        or None when it ended here instead (an input that cannot be fetched, a cancel)."""
         try:
             inputs = await self._fetch_inputs(live, workdir)
         except FileError as exc:
             await self.dispatcher.finish(live, Status.FAILED, error=str(exc))
-            return
+            return None
         if live.cancel_requested:
             await self.dispatcher.finish(live, Status.CANCELED)
-            return
+            return None
         sink = OutputSink(
             live,
             self.dispatcher.files,
@@ -344,27 +408,77 @@ class VersionPool:
             on_progress=lambda pct, cur, tot: self._on_progress(live, pct, cur, tot),
             on_metric=lambda name, value: live.row["metrics"].__setitem__(name, value),
         )
-        output_dir = workdir / "out"  # made by the runner when a model writes a file
-        started = time.monotonic()
-        result = await worker.predict(
+        request = PredictionRequest(
             live.id,
             inputs,
-            output_dir,
+            workdir / "out",  # made by the runner when a model writes a file
             events,
-            timeout=self.dispatcher.settings.prediction_timeout,
             context={**(live.row.get("context") or {}), "id": live.id},
             keep_logs=False,
         )
-        elapsed = time.monotonic() - started
-        self.average_time = (
-            elapsed if self.average_time is None else (0.8 * self.average_time + 0.2 * elapsed)
-        )
+        return request, sink
+
+    async def _conclude(
+        self, live: Live, sink: OutputSink, result: PredictionResult, elapsed: float
+    ) -> None:
         output = await sink.final()
         status = Status(result.status)
         metrics = dict(result.metrics or {})
         metrics.setdefault("predict_time", round(elapsed, 6))
         await self.dispatcher.finish(
             live, status, output=output, error=result.error, metrics=metrics
+        )
+
+    def _timed(self, elapsed: float) -> None:
+        self.average_time = (
+            elapsed if self.average_time is None else (0.8 * self.average_time + 0.2 * elapsed)
+        )
+
+    async def _predict(self, worker: Worker, live: Live, workdir: Path) -> None:
+        prepared = await self._prepare(live, workdir)
+        if prepared is None:
+            return
+        request, sink = prepared
+        started = time.monotonic()
+        result = await worker.predict(
+            request.id,
+            request.inputs,
+            request.output_dir,
+            request.events,
+            timeout=self.dispatcher.settings.prediction_timeout,
+            context=request.context,
+            keep_logs=request.keep_logs,
+        )
+        elapsed = time.monotonic() - started
+        self._timed(elapsed)
+        await self._conclude(live, sink, result, elapsed)
+
+    async def _predict_batch(
+        self, worker: Worker, batch: Batch, lives: list[Live], workdir: Path
+    ) -> None:
+        """Run the predictions in one call of the model's batch method; each ends on its own."""
+        prepared: list[tuple[Live, PredictionRequest, OutputSink]] = []
+        for index, live in enumerate(lives):
+            folder = workdir / f"item-{index}"  # its own input files and outputs
+            folder.mkdir(exist_ok=True)
+            found = await self._prepare(live, folder)
+            if found is not None:
+                prepared.append((live, *found))
+        if not prepared:
+            return
+        started = time.monotonic()
+        results = await worker.predict_batch(
+            batch.method,
+            [request for _, request, _ in prepared],
+            timeout=self.dispatcher.settings.prediction_timeout,
+        )
+        elapsed = time.monotonic() - started
+        self._timed(elapsed / len(prepared))
+        await asyncio.gather(
+            *(
+                self._conclude(live, sink, result, elapsed)
+                for (live, _, sink), result in zip(prepared, results, strict=True)
+            )
         )
 
     async def _fetch_inputs(self, live: Live, workdir: Path) -> dict[str, Any]:

@@ -133,16 +133,16 @@ def check_predictor(model_dir: Path, ref: str, serving: Serving, output: dict[st
             "not async: several predictions at once need `async def predict` (as in Cog)"
         )
     if serving.batch is not None:
+        if output.get("x-cog-array-type") == "iterator":
+            raise ServingError(
+                "pier.yaml asks for batches, but predict() streams its output (an iterator): "
+                "batches need one whole output per prediction"
+            )
         method = serving.batch.method
         if methods and method not in methods:
             raise ServingError(
                 f"pier.yaml: batch.method is {method!r}, but {ref} has no method of that name; "
                 f"define `def {method}(self, inputs: list[dict]) -> list` beside predict()"
-            )
-        if output.get("x-cog-array-type") == "iterator":
-            raise ServingError(
-                "pier.yaml asks for batches, but predict() streams its output (an iterator): "
-                "batches need one whole output per prediction"
             )
 
 

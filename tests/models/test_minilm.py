@@ -40,3 +40,17 @@ def test_defaults_and_batching_agree(predictor: Any) -> None:
 def test_empty_input_is_a_clear_error(predictor: Any) -> None:
     with pytest.raises(ValueError, match="at least one non-empty line"):
         call(predictor, texts="\n  \n")
+
+
+@pytest.mark.slow
+def test_a_batch_gives_each_prediction_its_own_vectors(predictor: Any) -> None:
+    inputs = [
+        {"texts": "A pink heart.\nThe cat sat on the mat.", "batch_size": 32},
+        {"texts": "\n \n", "batch_size": 32},
+        {"texts": "A red star on a black background.", "batch_size": 4},
+    ]
+    first, empty, third = predictor.predict_batch(inputs)
+    assert np.allclose(first, call(predictor, texts=inputs[0]["texts"]), atol=1e-5)
+    assert np.allclose(third, call(predictor, texts=inputs[2]["texts"]), atol=1e-5)
+    assert np.array(first).shape == (2, 384) and np.array(third).shape == (1, 384)
+    assert isinstance(empty, ValueError) and "at least one non-empty line" in str(empty)

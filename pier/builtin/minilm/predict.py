@@ -32,18 +32,37 @@ class Predictor(BasePredictor):
         ),
         batch_size: int = Input(description="Texts per forward pass.", default=32, ge=1, le=256),
     ) -> list[list[float]]:
-        lines = [line.strip() for line in texts.splitlines() if line.strip()]
-        if not lines:
-            raise ValueError("texts: give at least one non-empty line")
-        if len(lines) > MAX_TEXTS:
-            raise ValueError(f"texts: at most {MAX_TEXTS} lines, got {len(lines)}")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            vectors = self.model.encode(
-                lines,
-                batch_size=batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        return [[float(x) for x in row] for row in vectors]
+        result = self.predict_batch([{"texts": texts, "batch_size": batch_size}])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def predict_batch(self, inputs: list[dict]) -> list:
+        """Embed the texts of many predictions in shared forward passes (Pier gathers waiting
+        predictions into one call: see pier.yaml); one list of vectors per prediction, or the
+        error of a prediction whose texts are unusable in its place."""
+        results: list = [None] * len(inputs)
+        lines: list[str] = []
+        spans: list[tuple[int, int, int]] = []  # (item, first line, end)
+        for index, item in enumerate(inputs):
+            mine = [line.strip() for line in item["texts"].splitlines() if line.strip()]
+            if not mine:
+                results[index] = ValueError("texts: give at least one non-empty line")
+            elif len(mine) > MAX_TEXTS:
+                results[index] = ValueError(f"texts: at most {MAX_TEXTS} lines, got {len(mine)}")
+            else:
+                spans.append((index, len(lines), len(lines) + len(mine)))
+                lines += mine
+        if lines:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                vectors = self.model.encode(
+                    lines,
+                    batch_size=max(item["batch_size"] for item in inputs),
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+            for index, start, end in spans:
+                results[index] = vectors[start:end].tolist()
+        return results
