@@ -26,6 +26,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, cast
 
+from pier.dispatch.estimate import wait_estimate
 from pier.dispatch.gpus import GpuPlacer
 from pier.dispatch.keeper import Keeper
 from pier.dispatch.live import Live, end_metrics
@@ -345,18 +346,24 @@ class Dispatcher:
             "estimated_wait": await self._estimate(version, index, running),
         }
 
-    async def _estimate(self, version: str, index: int, running: int) -> float | None:
-        """Seconds until a job `index` places back starts: the jobs ahead at the version's recent
-        run time, shared among as many as run at once now (at least one)."""
+    async def typical_run_time(self, version: str) -> float | None:
+        """The version's recent mean run time from the store (read at most every few seconds)."""
         now = time.monotonic()
         cached = self._run_times.get(version)
         if cached is None or cached[0] < now:
             cached = (now + RUN_TIME_TTL, await self.store.recent_run_time(version))
             self._run_times.put(version, cached)
-        average = cached[1]
-        if average is None:
+        return cached[1]
+
+    async def _estimate(self, version: str, index: int, running: int) -> float | None:
+        """Seconds until a job `index` places back starts, for a job run elsewhere: the jobs
+        running now half done on average, then those ahead at the recent run time."""
+        typical = await self.typical_run_time(version)
+        if typical is None:
             return None
-        return round(average * (index + running) / max(1, running), 3)
+        busy: list[tuple[float, tuple[float, float, float, float] | None]]
+        busy = [(typical / 2, None)] * running
+        return wait_estimate(index, busy, 0, max(1, running), typical)
 
     # -- recording ---------------------------------------------------------------------------
     def notify(self, live: Live) -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pier.blobs import BlobsUnavailable
 from pier.blobs.archive import ArchiveError, ensure_version_dir
+from pier.dispatch.estimate import wait_estimate
 from pier.dispatch.gpus import GpuError, gpus_needed, memory_of, visible_devices
 from pier.dispatch.live import Live
 from pier.dispatch.outputs import OutputSink
@@ -75,6 +76,9 @@ class VersionPool:
         self.running: dict[str, tuple[Live, Worker]] = {}
         self.busy = 0  # slots holding a prediction, booting or running
         self.started: dict[str, float] = {}  # running prediction id -> monotonic start
+        # running prediction id -> its first and latest progress, each as (seconds after its
+        # start, percent done): the pace between the two says when it will end
+        self.paced: dict[str, tuple[float, float, float, float]] = {}
         # One model process per slot; on a GPU worker, up to one per GPU, each placed on GPUs
         # of its own when it starts (pier/dispatch/gpus.py).
         count = len(dispatcher.gpus) if dispatcher.gpus else max(1, dispatcher.slots)
@@ -107,20 +111,25 @@ class VersionPool:
             return {"position": 0, "ahead": 0, "phase": Phase.BOOTING.value, "estimated_wait": None}
         index = await self.queue.position(self.key, live.id) or 0
         ahead = index + self.busy
-        wait = None
-        if self.average_time is not None:
-            now = time.monotonic()
-            left_running = sum(
-                max(0.0, self.average_time - (now - started)) for started in self.started.values()
-            )
-            work = index * self.average_time + left_running
-            wait = round(work / sum(w.concurrency for w in self.workers), 3)
+        wait = await self._wait(index, sum(w.concurrency for w in self.workers))
         return {
             "position": index + 1,
             "ahead": ahead,
             "phase": live.phase.value,
             "estimated_wait": wait,
         }
+
+    async def _wait(self, index: int, slots: int) -> float | None:
+        """Seconds until a job `index` places back starts (see `estimate.py`)."""
+        now = time.monotonic()
+        running = []
+        for job_id, started in list(self.started.items()):
+            paced = self.paced.get(job_id)
+            running.append((now - started, paced))
+        typical = self.average_time
+        if typical is None:
+            typical = await self.dispatcher.typical_run_time(self.key)
+        return wait_estimate(index, running, max(0, self.busy - len(running)), slots, typical)
 
     async def _next(self, consumer: str) -> tuple[Live, Claim]:
         """Claim the next job of this version that still needs running here. The slot counts
@@ -380,6 +389,7 @@ class VersionPool:
             for one in ready:
                 self.running.pop(one.id, None)
                 self.started.pop(one.id, None)
+                self.paced.pop(one.id, None)
             _empty(workdir)
 
     async def _prepare(
@@ -522,4 +532,9 @@ class VersionPool:
 
     def _on_progress(self, live: Live, percent: float, current: int, total: int) -> None:
         live.set(progress={"percent": round(percent, 2), "current": current, "total": total})
+        started = self.started.get(live.id)
+        if started is not None:
+            at = time.monotonic() - started
+            first = self.paced.get(live.id)
+            self.paced[live.id] = (*(first[:2] if first else (at, percent)), at, percent)
         self.dispatcher.notify(live)
