@@ -55,7 +55,10 @@ def test_two_models_from_one_prompt_then_the_link_reopens_them(
     expect(words.locator(".text-output")).to_have_text("a dolphin stacking crates", timeout=BOOT)
     for each in (echo, words):
         expect(each.locator(".status-pill")).to_have_text("Succeeded", timeout=BOOT)
-        expect(each.locator(".cell-foot")).to_contain_text(re.compile(r"Total \d"))
+        # The timing vocabulary of every page: queue, run and total, as in the JSON.
+        expect(each.locator(".cell-foot")).to_contain_text(
+            re.compile(r"Queue \d.* · Run \d.* · Total \d")
+        )
 
     # The address holds the whole comparison, the predictions included.
     query = parse_qs(urlsplit(page.url).query)

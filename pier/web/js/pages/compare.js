@@ -12,7 +12,7 @@
 
 import { api } from "../api.js";
 import { h, icon, mount, uid } from "../dom.js";
-import { cost, duration, shortId, totalTime } from "../format.js";
+import { TIMING, cost, duration, shortId, timings } from "../format.js";
 import { runView } from "../runview.js";
 import { inputFields, mainTextField, outputShape, promptOf } from "../schema.js";
 import { isTerminal } from "../status.js";
@@ -366,10 +366,9 @@ export async function render({ view, query, signal, setTitle }) {
   }
 
   function footText(foot, p) {
-    const bits = [];
-    const m = p.metrics || {};
-    if (isTerminal(p)) bits.push(`Total ${duration(totalTime(p))}`);
-    if (typeof m.predict_time === "number") bits.push(`run ${duration(m.predict_time)}`);
+    // The timing vocabulary of every page (queue, setup, run, total), once the run has ended.
+    const times = timings(p);
+    const bits = isTerminal(p) ? TIMING.filter((t) => times[t.key] !== null).map((t) => `${t.label} ${duration(times[t.key])}`) : [];
     const price = cost(p);
     if (price) bits.push(price);
     foot.textContent = bits.join(" · ");

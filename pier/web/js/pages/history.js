@@ -4,7 +4,7 @@
 
 import { api } from "../api.js";
 import { h, icon, mount } from "../dom.js";
-import { ago, dateTime, duration, shortId, totalTime } from "../format.js";
+import { TIMING, ago, dateTime, duration, shortId, timings } from "../format.js";
 import { isFileUrl, mediaKind } from "../media.js";
 import { navigate, setQuery } from "../router.js";
 import { promptOf } from "../schema.js";
@@ -60,17 +60,12 @@ export function sourceBadge(p) {
   return h(`span.source-badge.source-${p.source || "api"}`, label);
 }
 
-/** Total time (created to completed), with the queue and run times in its tooltip. */
+/** Total time (created to completed), with the queue, setup and run times in its tooltip. */
 function durationCell(p) {
-  const total = totalTime(p);
-  const m = p.metrics || {};
-  const parts = [
-    ["queue", m.queue_time],
-    ["setup", m.setup_time],
-    ["run", m.predict_time],
-  ].filter(([, v]) => typeof v === "number");
-  const title = isTerminal(p) && parts.length ? `${parts.map(([k, v]) => `${k} ${duration(v)}`).join(" · ")} · total ${duration(total)}` : undefined;
-  const text = total === null ? "—" : isTerminal(p) ? duration(total) : `${duration(total)} so far`;
+  const times = timings(p);
+  const parts = TIMING.filter((t) => times[t.key] !== null).map((t) => `${t.label} ${duration(times[t.key])}`);
+  const title = isTerminal(p) && parts.length ? parts.join(" · ") : undefined;
+  const text = times.total === null ? "—" : isTerminal(p) ? duration(times.total) : `${duration(times.total)} so far`;
   return h("span.h-duration", { title }, h("span.visually-hidden", "Total time "), text);
 }
 
