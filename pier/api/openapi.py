@@ -63,6 +63,11 @@ _PREDICTION_FIELDS: dict[str, Any] = {
         "type": "boolean",
         "description": "Accepted for older clients and ignored: every prediction has a stream URL.",
     },
+    "tweaked_from": {
+        "type": "string",
+        "description": "The id of one of your predictions this one was tweaked from (a Pier "
+        "extension, shown as a link on its page).",
+    },
     "context": {
         "type": "object",
         "description": "String keys and values the model reads from `current_scope().context` "
