@@ -235,7 +235,7 @@ class Child:
         if self.concurrency > 1:
             from pier.runner.concurrent import ConcurrentServer
 
-            ConcurrentServer(self, self.concurrency).serve()
+            ConcurrentServer(self).serve()
             return
         while True:
             msg = self.channel.recv()

@@ -212,9 +212,9 @@ class Worker:
         self._setup_logs, self.setup_time = LogTail(self.max_log_bytes), None
         setup = self._setup = asyncio.get_running_loop().create_future()
         try:
-            env = dict(self.env)
-            if self.concurrency > 1:
-                env["COG_MAX_CONCURRENCY"] = str(self.concurrency)
+            # The process runs as many at once as this Worker sends it, whatever the model's
+            # own environment says.
+            env = {**self.env, "COG_MAX_CONCURRENCY": str(self.concurrency)}
             child = await spawn_child(self.model_dir, self.ref, self.mode, env, self._on_line)
         except OSError as exc:
             self._setup_failed(f"Could not start the model process: {exc}", "")
