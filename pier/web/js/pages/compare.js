@@ -12,85 +12,16 @@
 
 import { api } from "../api.js";
 import { h, icon, mount, uid } from "../dom.js";
-import { TIMING, cost, duration, shortId, timings } from "../format.js";
-import { runView } from "../runview.js";
-import { inputFields, mainTextField, outputShape, promptOf } from "../schema.js";
-import { isTerminal } from "../status.js";
-
-const MAX_CELLS = 12;
-
-function parseRef(ref) {
-  const [path, version = ""] = String(ref).split(":");
-  const [owner = "", name = ""] = path.split("/");
-  return { owner, name, model: `${owner}/${name}`, version };
-}
-
-function parseOverrides(text) {
-  if (!text) return {};
-  try {
-    const value = JSON.parse(text);
-    return value && typeof value === "object" && !Array.isArray(value) ? value : {};
-  } catch {
-    return {};
-  }
-}
-
-/** The comparison the address describes. */
-export function readState(query) {
-  const refs = query.getAll("model").filter((r) => /^[^/:\s]+\/[^/:\s]+(:[0-9a-f]+)?$/.test(r)).slice(0, MAX_CELLS);
-  const ids = (query.get("predictions") || "").split(",").map((s) => s.trim());
-  const cells = refs.map((ref, i) => newCell(ref, parseOverrides(query.get(`input${i + 1}`)), ids[i] || null));
-  return { prompt: query.get("prompt") || "", cells, fromPredictions: refs.length ? [] : ids.filter(Boolean).slice(0, MAX_CELLS) };
-}
-
-/** The address of a comparison (the inverse of readState). */
-export function compareUrl(state) {
-  const q = new URLSearchParams();
-  if (state.prompt) q.set("prompt", state.prompt);
-  state.cells.forEach((cell, i) => {
-    q.append("model", cell.ref);
-    if (Object.keys(cell.overrides).length) q.set(`input${i + 1}`, JSON.stringify(cell.overrides));
-  });
-  const ids = state.cells.map((c) => c.predictionId || "");
-  if (ids.some(Boolean)) q.set("predictions", ids.join(","));
-  const text = q.toString();
-  return text ? `/compare?${text}` : "/compare";
-}
-
-function newCell(ref, overrides = {}, predictionId = null) {
-  return { key: uid("cell"), ref, overrides, predictionId, prediction: null, error: null };
-}
+import { compareCell } from "../comparecell.js";
+import { MAX_CELLS, compareUrl, newCell, parseRef, readState, versionResolver, withoutDefaults } from "../comparestate.js";
+import { inputFields, mainTextField, promptOf } from "../schema.js";
 
 export async function render({ view, query, signal, setTitle }) {
   setTitle("Compare");
   mount(view, h("h1", "Compare"), h("p.muted", { role: "status" }, "Loading…"));
   const state = readState(query);
-  const cache = new Map(); // "owner/name" -> Promise<{model, versions}>
-  const runs = new Map(); // cell key -> AbortController of its live view
-
-  function modelInfo(name) {
-    if (!cache.has(name)) {
-      const { owner, name: n } = parseRef(name);
-      const info = Promise.all([api.model(owner, n, { signal }), api.versions(owner, n, { signal }).catch(() => [])]).then(([model, versions]) => {
-        const latest = model.latest_version;
-        if (latest && !versions.some((v) => v.id === latest.id)) versions.unshift(latest);
-        return { model, versions };
-      });
-      cache.set(name, info);
-    }
-    return cache.get(name);
-  }
-
-  /** The version a cell runs: the one it names, else the model's latest. */
-  async function versionOf(cell) {
-    const ref = parseRef(cell.ref);
-    const { model, versions } = await modelInfo(ref.model);
-    const wanted = ref.version || (model.latest_version && model.latest_version.id);
-    let version = versions.find((v) => v.id === wanted || (ref.version && v.id.startsWith(ref.version)));
-    if (!version && ref.version) version = await api.version(ref.owner, ref.name, ref.version, { signal });
-    if (!version) throw new Error(`${ref.model} has no versions yet.`);
-    return { model, versions, version };
-  }
+  const versionOf = versionResolver(signal);
+  const live = []; // the cells' views, stopped when the grid is redrawn
 
   // From the history: rebuild the cells from the predictions themselves.
   if (state.fromPredictions.length) {
@@ -214,165 +145,35 @@ export async function render({ view, query, signal, setTitle }) {
   }
 
   // --- the cells ------------------------------------------------------------------------
+  const cellContext = (cell) => ({
+    signal,
+    versionOf,
+    prompt: () => state.prompt,
+    onChange: save,
+    onRemove: () => {
+      state.cells = state.cells.filter((c) => c !== cell);
+      save();
+      draw();
+    },
+    onVersion: () => {
+      save();
+      draw();
+    },
+  });
+
   function draw() {
-    for (const controller of runs.values()) controller.abort();
-    runs.clear();
+    live.splice(0).forEach((c) => c.stop());
     if (!state.cells.length) {
       grid.replaceChildren(h("div.empty-note", { role: "listitem" }, "Add two or more models (or the same model twice, with different inputs) and press Run all. The results appear here side by side."));
       return;
     }
     const counts = {};
-    grid.replaceChildren(
-      ...state.cells.map((cell) => {
-        const name = parseRef(cell.ref).model;
-        counts[name] = (counts[name] || 0) + 1;
-        return cellView(cell, counts[name]);
-      }),
-    );
-  }
-
-  function cellView(cell, nth) {
-    const ref = parseRef(cell.ref);
-    const label = nth > 1 ? `${ref.model} (${nth})` : ref.model;
-    const body = h("div.cell-body", h("p.muted", "Loading…"));
-    const foot = h("p.cell-foot");
-    const versionSelect = h("select.cell-version", { "aria-label": `Version of ${label}`, disabled: true }, h("option", { value: "" }, ref.version ? shortId(ref.version, 12) : "Latest"));
-    const inputsBox = h("textarea.mono", {
-      rows: 3,
-      "aria-label": `Other inputs of ${label} (JSON)`,
-      value: Object.keys(cell.overrides).length ? JSON.stringify(cell.overrides, null, 1) : "",
-      placeholder: "{}",
-    });
-    const inputsError = h("p.field-error", { hidden: true });
-    const defaults = h("p.help.cell-defaults");
-    inputsBox.addEventListener("input", () => {
-      const text = inputsBox.value.trim();
-      let value = {};
-      try {
-        value = text ? JSON.parse(text) : {};
-        if (!value || typeof value !== "object" || Array.isArray(value)) throw new Error("not an object");
-      } catch {
-        inputsError.textContent = 'Write a JSON object, e.g. {"seed": 3}.';
-        inputsError.hidden = false;
-        inputsBox.setAttribute("aria-invalid", "true");
-        return;
-      }
-      inputsError.hidden = true;
-      inputsBox.removeAttribute("aria-invalid");
-      cell.overrides = value;
-      inputsSummary.textContent = summaryText(cell);
-      save();
-    });
-    const inputsSummary = h("span", summaryText(cell));
-    const inputs = h("details.cell-inputs", h("summary", inputsSummary), inputsBox, inputsError, defaults);
-    const remove = h(
-      "button.btn.ghost.small.icon-only",
-      {
-        type: "button",
-        "aria-label": `Remove ${label}`,
-        title: "Remove",
-        onclick: () => {
-          state.cells = state.cells.filter((c) => c !== cell);
-          save();
-          draw();
-        },
-      },
-      icon("x"),
-    );
-    const element = h(
-      "article.compare-cell",
-      { role: "listitem", "aria-label": label, dataset: { ref: cell.ref } },
-      h("div.cell-head", h("h2", h("a", { href: `/models/${ref.model}` }, ref.model)), versionSelect, remove),
-      inputs,
-      body,
-      foot,
-    );
-    fill(cell, { body, foot, versionSelect, defaults });
-    return element;
-  }
-
-  async function fill(cell, { body, foot, versionSelect, defaults }) {
-    let resolved;
-    try {
-      resolved = await versionOf(cell);
-    } catch (err) {
-      if (signal.aborted) return;
-      mount(body, h("p.error-box", err.status === 404 ? `There is no model ${parseRef(cell.ref).model} (or it is not yours to run).` : err.message));
-      return;
+    for (const cell of state.cells) {
+      const name = parseRef(cell.ref).model;
+      counts[name] = (counts[name] || 0) + 1;
+      live.push(compareCell(cell, counts[name], cellContext(cell)));
     }
-    const { model, versions, version } = resolved;
-    const latestId = model.latest_version && model.latest_version.id;
-    const pinned = parseRef(cell.ref).version;
-    mount(
-      versionSelect,
-      h("option", { value: "" }, `Latest (${shortId(latestId, 8)})`),
-      versions.map((v) => h("option", { value: v.id }, shortId(v.id, 12))),
-    );
-    versionSelect.value = pinned ? version.id : "";
-    versionSelect.disabled = false;
-    versionSelect.addEventListener("change", () => {
-      cell.ref = versionSelect.value ? `${model.owner}/${model.name}:${versionSelect.value}` : `${model.owner}/${model.name}`;
-      cell.predictionId = null;
-      cell.prediction = null;
-      save();
-      draw();
-    });
-    const fields = inputFields(version.openapi_schema);
-    const main = mainTextField(fields);
-    const others = fields.filter((f) => f !== main && f.hasDefault && f.default !== null);
-    defaults.textContent = [
-      main ? `The prompt goes into “${main.name}”.` : "This model takes no text: the prompt is not used.",
-      others.length ? `Defaults: ${others.map((f) => `${f.name} ${JSON.stringify(f.default)}`).join(", ")}.` : "",
-    ].join(" ");
-
-    if (cell.error) {
-      mount(body, h("p.error-box", { role: "alert" }, cell.error));
-      return;
-    }
-    if (!cell.predictionId) {
-      mount(body, h("div.output-empty", h("p", "Not run yet.")));
-      return;
-    }
-    let p = cell.prediction;
-    if (!p || p.id !== cell.predictionId) {
-      try {
-        p = await api.prediction(cell.predictionId, { signal });
-      } catch (err) {
-        if (signal.aborted) return;
-        mount(body, h("p.error-box", err.status === 404 ? "This prediction is gone (or is not yours)." : err.message));
-        return;
-      }
-      cell.prediction = p;
-    }
-    if (signal.aborted) return;
-    const controller = new AbortController();
-    signal.addEventListener("abort", () => controller.abort());
-    runs.set(cell.key, controller);
-    const ran = main && typeof p.input[main.name] === "string" ? p.input[main.name] : promptOf(p.input);
-    const prompt = ran && ran !== state.prompt ? h("p.cell-prompt", h("span.muted", "Prompt: "), ran) : null;
-    const live = runView(p, {
-      shape: outputShape(version.openapi_schema),
-      signal: controller.signal,
-      showMetrics: false,
-      onUpdate: (next) => {
-        cell.prediction = next;
-        footText(foot, next);
-      },
-    });
-    const logs = live.element.querySelector(".logs-panel");
-    if (logs) logs.open = false;
-    mount(body, prompt, live.element);
-    footText(foot, p);
-  }
-
-  function footText(foot, p) {
-    // The timing vocabulary of every page (queue, setup, run, total), once the run has ended.
-    const times = timings(p);
-    const bits = isTerminal(p) ? TIMING.filter((t) => times[t.key] !== null).map((t) => `${t.label} ${duration(times[t.key])}`) : [];
-    const price = cost(p);
-    if (price) bits.push(price);
-    foot.textContent = bits.join(" · ");
-    foot.hidden = !bits.length;
+    grid.replaceChildren(...live.map((c) => c.element));
   }
 
   mount(
@@ -384,22 +185,3 @@ export async function render({ view, query, signal, setTitle }) {
   draw();
 }
 
-/** A prediction's input minus the prompt and the values equal to their defaults. */
-function withoutDefaults(input, fields, main) {
-  const out = {};
-  const byName = new Map(fields.map((f) => [f.name, f]));
-  for (const [name, value] of Object.entries(input || {})) {
-    if (main && name === main.name) continue;
-    const field = byName.get(name);
-    if (field && field.hasDefault && JSON.stringify(field.default) === JSON.stringify(value)) continue;
-    if (field && field.format === "password") continue;
-    out[name] = value;
-  }
-  return out;
-}
-
-function summaryText(cell) {
-  const entries = Object.entries(cell.overrides);
-  if (!entries.length) return "Other inputs: defaults";
-  return `Other inputs: ${entries.map(([k, v]) => `${k} ${typeof v === "string" ? v.slice(0, 24) : JSON.stringify(v)}`).join(", ")}`;
-}
