@@ -197,6 +197,55 @@ def pages_for(size: str, s: Shooter) -> None:
     s.shot(dark, name("dark-model"))
     dark.context.close()
     cluster_page(s, size, name("cluster"))
+    seed_words_and_timing(s, size, name)
+
+
+# Images loaded and the example video showing its first frame.
+SHOWN = (
+    "() => [...document.images].every((i) => i.complete)"
+    " && [...document.querySelectorAll('video')].every((v) => v.readyState >= 2)"
+)
+
+
+def seed_words_and_timing(s: Shooter, size: str, name: Any) -> None:
+    """A prompt with words the model does not know (the note beside the prompt), the tweak of
+    a prediction whose seed the model picked (seed filled in, the original in the output pane),
+    the tweak's page (its link back, the code that repeats it) and the video model's heavy
+    defaults (once its example has run)."""
+    page = s.page(size)
+    small = {"num_inference_steps": "8", "width": "256", "height": "256"}
+    s.go(page, "/models/pier/text-to-image")
+    page.get_by_role("textbox", name="Prompt", exact=True).fill("a dolphin stacking crates")
+    for field, value in small.items():
+        page.locator(f'[name="{field}"]').fill(value)
+    view = run_form(page)
+    expect(view.locator(".status-pill")).to_have_text("Succeeded", timeout=LONG)
+    expect(page.locator(".field-note")).to_be_visible()
+    page.wait_for_function(SHOWN)
+    s.shot(page, name("ignored-words"))
+    original = view.get_attribute("data-prediction-id")
+    s.go(page, f"/models/pier/text-to-image?tweak={original}")
+    expect(page.locator(".original-label")).to_be_visible()
+    page.wait_for_function(SHOWN)
+    s.shot(page, name("tweak-seed"))
+    view = run_form(page)
+    expect(view).not_to_have_attribute("data-prediction-id", str(original))
+    expect(view.locator(".status-pill")).to_have_text("Succeeded", timeout=LONG)
+    s.go(page, f"/predictions/{view.get_attribute('data-prediction-id')}")
+    expect(page.locator(".tweaked-from")).to_be_visible()
+    page.wait_for_function(SHOWN)
+    s.shot(page, name("tweaked-from"))
+    deadline = time.monotonic() + 600
+    while not (s.api("GET", "/v1/models/pier/text-to-video").get("run_time") or {}).get("heavy"):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the video model's example did not finish")
+        time.sleep(2)
+    s.go(page, "/models/pier/text-to-video")
+    expect(page.locator(".run-time-note.heavy").first).to_be_visible()
+    page.wait_for_function(SHOWN)
+    page.wait_for_timeout(1500)  # the video controls' loading ring fades out after the frame
+    s.shot(page, name("heavy-defaults"))
+    page.context.close()
 
 
 def cluster_page(s: Shooter, size: str, label: str) -> None:

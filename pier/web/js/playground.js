@@ -31,14 +31,17 @@ export function runTimeNote(model) {
   const ex = rt.example;
   let text = null;
   if (d) {
-    text = `At default settings: about ${duration(d.predict_time)} per run on this machine (median of ${d.runs} run${d.runs === 1 ? "" : "s"}).`;
+    const measured = `about ${duration(d.predict_time)} per run on this machine (median of ${d.runs} run${d.runs === 1 ? "" : "s"})`;
+    text = rt.heavy ? `Heavy defaults: ${measured}.` : `At default settings: ${measured}.`;
   } else if (ex) {
     const settings = Object.entries(ex.input || {}).map(([k, v]) => `${k} ${v}`).join(", ");
-    const how = rt.heavier_than_example ? "The defaults ask for more work than" : "Not yet measured at default settings;";
-    text = `${how} the example${settings ? ` (${settings})` : ""}, which took ${duration(ex.predict_time)} here.`;
+    const example = `the example${settings ? ` (${settings})` : ""}`;
+    if (rt.heavy) text = `Heavy defaults: they ask for more work than ${example}, which already took ${duration(ex.predict_time)} on this machine.`;
+    else if (rt.heavier_than_example) text = `Not yet measured at default settings here; they ask for more work than ${example}, which took ${duration(ex.predict_time)}.`;
+    else text = `Not yet measured at default settings here; ${example} took ${duration(ex.predict_time)}.`;
   }
   if (!text) return null;
-  if (rt.heavy) text = `Heavy at these defaults: ${text} Lower the settings for a quicker try.`;
+  if (rt.heavy) text += " Lower the settings for a quicker try.";
   return h(`p.run-time-note${rt.heavy ? ".heavy" : ".muted"}`, { role: "note" }, rt.heavy ? icon("clock") : null, rt.heavy ? " " : null, text);
 }
 

@@ -298,5 +298,5 @@ export function ignoredWords(p) {
 }
 
 export function ignoredText(words) {
-  return `Ignored (not words this model knows): ${words.join(", ")}`;
+  return `Ignored words this model does not know: ${words.join(", ")}`;
 }

@@ -72,7 +72,8 @@ function timing(p) {
   }
   const known = new Set(TIMING.map((x) => x.metric));
   for (const [k, v] of Object.entries(m).filter(([k]) => !known.has(k))) {
-    const text = typeof v === "number" ? String(Number(v.toPrecision(6))) : Array.isArray(v) ? v.join(", ") : JSON.stringify(v);
+    const number = (n) => (Number.isInteger(n) ? String(n) : String(Number(n.toPrecision(6))));
+    const text = typeof v === "number" ? number(v) : Array.isArray(v) ? v.join(", ") : JSON.stringify(v);
     rows.push([h("dt", humanize(k), h("code.muted.metric-name", k)), h("dd", text)]);
   }
   return h("dl.timing-table", rows.flat());
