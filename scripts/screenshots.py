@@ -8,6 +8,8 @@ Playwright, and writes PNGs to docs/screenshots/ (or the folder given as the fir
 
 from __future__ import annotations
 
+import re
+import shutil
 import sys
 import tempfile
 import time
@@ -49,6 +51,7 @@ class Shooter:
         self.out = out
         self.picture = picture
         self.taken: list[Path] = []
+        self.compare_url: str | None = None  # the comparison run at desktop width
 
     def page(self, size: str, *, signed_in: bool = True, dark: bool = False) -> Page:
         context = self.browser.new_context(
@@ -165,7 +168,7 @@ def pages_for(size: str, s: Shooter) -> None:
     page.wait_for_timeout(200)
     full = s.out / f"{name('full-size')}.png"
     page.screenshot(path=str(full))
-    print("wrote", full.relative_to(ROOT))
+    print("wrote", full.relative_to(ROOT) if full.is_relative_to(ROOT) else full)
     page.keyboard.press("Escape")
 
     page.get_by_role("tab", name="API").click()
@@ -178,14 +181,19 @@ def pages_for(size: str, s: Shooter) -> None:
     expect(page.locator(".markdown")).to_be_visible()
     s.shot(page, name("model-card"))
 
-    s.go(page, "/predictions")
-    s.shot(page, name("history"))
     s.go(page, f"/predictions/{prediction_id}")
     s.shot(page, name("prediction"))
     page.get_by_role("link", name="Tweak").click()
     expect(page.locator(".tweak-notice")).to_be_visible()
     page.wait_for_load_state("networkidle")
     s.shot(page, name("tweak"))
+    compare_page(s, page, name("compare"))
+    s.go(page, "/predictions")
+    expect(page.locator(".history-row").first).to_be_visible()
+    page.wait_for_function(MEDIA_READY)
+    for box in page.locator(".h-select input").all()[:2]:  # two rows picked for Compare
+        box.check()
+    s.shot(page, name("history"))
     page.context.close()
 
     dark = s.page(size, dark=True)
@@ -246,6 +254,55 @@ def seed_words_and_timing(s: Shooter, size: str, name: Any) -> None:
     page.wait_for_timeout(1500)  # the video controls' loading ring fades out after the frame
     s.shot(page, name("heavy-defaults"))
     page.context.close()
+
+
+# Images loaded and videos showing a frame, so a screenshot has no empty boxes.
+MEDIA_READY = (
+    "() => [...document.images].every((i) => i.complete)"
+    " && [...document.querySelectorAll('video')]"
+    ".every((v) => v.readyState >= 2 && v.networkState !== 2)"
+)
+
+# One prompt on the text-to-image model twice (25 and 8 denoising steps, same seed) and on the
+# text-to-video model at small settings, so the comparison takes a minute on two CPU cores.
+COMPARE = (
+    "/compare?prompt=a+red+star+on+a+black+background"
+    '&model=pier/text-to-image&input1={"seed":7}'
+    '&model=pier/text-to-image&input2={"seed":7,"num_inference_steps":8}'
+    "&model=pier/text-to-video"
+    '&input3={"width":256,"height":144,"video_length":25,"infer_steps":12,"seed":1}'
+)
+
+
+def compare_page(s: Shooter, page: Page, label: str) -> None:
+    """The compare grid: run at desktop width; on the phone, the same link reopened (the
+    address keeps the predictions). At desktop width also the README's two pictures: the grid,
+    and the run view of its first cell on the model's page."""
+    if s.compare_url is None:
+        s.go(page, COMPARE)
+        page.get_by_role("button", name="Run all").click()
+        expect(page).to_have_url(re.compile("predictions="), timeout=LONG)
+        s.compare_url = page.url.removeprefix(s.server.url)
+    else:
+        s.go(page, s.compare_url)
+    pills = page.locator(".compare-cell .status-pill")
+    expect(pills).to_have_count(3)
+    expect(pills).to_have_text(["Succeeded"] * 3, timeout=4 * LONG)
+    page.wait_for_function(MEDIA_READY)
+    page.wait_for_timeout(1500)  # the video controls' loading ring fades out after the frame
+    s.shot(page, label)
+    if label.startswith("desktop"):
+        shutil.copy(s.out / f"{label}.png", s.out / "readme-compare.png")
+        first = page.locator(".compare-cell .run-view").first.get_attribute("data-prediction-id")
+        s.go(page, f"/models/pier/text-to-image?prediction={first}")
+        expect(page.locator(".run-view .status-pill")).to_have_text("Succeeded")
+        page.set_viewport_size({"width": 1280, "height": 1100})  # the whole output image
+        page.wait_for_function(MEDIA_READY)
+        page.evaluate("window.scrollTo(0, 0)")
+        path = s.out / "readme-run.png"
+        page.screenshot(path=str(path), animations="disabled")
+        page.set_viewport_size(SIZES["desktop"])
+        print("wrote", path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
 
 
 def cluster_page(s: Shooter, size: str, label: str) -> None:
