@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import inspect
 import io
 import sys
@@ -133,6 +134,7 @@ class ConcurrentServer:
         if isinstance(msg, m.Predict):
             task = asyncio.get_running_loop().create_task(self.run(msg))
             self.tasks[msg.id] = task
+            task.add_done_callback(functools.partial(self._ended, msg.id))
             self._tag_fd_output()
         elif isinstance(msg, m.PredictBatch):
             for item in msg.items:
@@ -148,6 +150,20 @@ class ConcurrentServer:
             if found is not None:
                 self.canceled.add(msg.id)
                 found.cancel()
+
+    def _ended(self, pid: str, task: asyncio.Task[None]) -> None:
+        """A task that ended without answering: canceled before it ever ran (its Cancel came
+        right behind its Predict), or broken inside Pier."""
+        if self.tasks.get(pid) is not task:
+            return  # run() answered
+        del self.tasks[pid]
+        self.canceled.discard(pid)
+        self._tag_fd_output()
+        if task.cancelled():
+            self.child.channel.send(m.Done(pid, Status.CANCELED))
+        else:
+            error = task.exception()
+            self.child.channel.send(m.Done(pid, Status.FAILED, f"Pier error: {error}"))
 
     def _tag_fd_output(self) -> None:
         # Output written to fds 1/2 directly (C code, subprocesses) has no task to tell whose it

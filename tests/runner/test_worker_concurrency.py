@@ -95,3 +95,18 @@ async def test_a_sync_predictor_cannot_run_several(make_worker) -> None:
     worker = make_worker("concurrent_sync", concurrency=2)
     with pytest.raises(SetupFailed, match="not async"):
         await worker.ensure_started()
+
+
+async def test_cancel_right_behind_the_request(make_worker, tmp_path: Path) -> None:
+    worker = make_worker("concurrent_async", concurrency=2)
+    await worker.ensure_started()
+    pid = worker.pid
+    other = asyncio.create_task(worker.predict("keep", {"sleep": 0.5}, tmp_path / "k"))
+    for index in range(5):
+        task = asyncio.create_task(worker.predict(f"c{index}", {"sleep": 5}, tmp_path / "c"))
+        await asyncio.sleep(0)  # the request is written; the cancel follows at once
+        assert await worker.cancel(f"c{index}") is True
+        result = await asyncio.wait_for(task, 2)
+        assert result.status == "canceled"
+    assert (await other).output == "hello a"
+    assert worker.pid == pid
