@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import yaml
 
 from pier.blobs import Blobs
 from pier.blobs.archive import ArchiveError, content_hash, store_version
+from pier.envs import EnvConfig, EnvError, plan, prepare
 from pier.runner.inspect import inspect_model
 from pier.runner.serving import ServingError, check_predictor, read_serving
 from pier.store import Row, Store
@@ -26,6 +28,8 @@ from pier.util import utcnow
 
 COG_VERSION = "0.16.12"  # the Cog contract Pier's runner implements, reported on versions
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}/[a-z0-9][a-z0-9_.-]{0,127}$")
+# The built-in models run in Pier's own environment: their packages are Pier's `models` extra.
+BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
 
 
 class ModelDirError(Exception):
@@ -40,6 +44,11 @@ class ModelDir:
     environment: dict[str, str]
     python_packages: list[str]
     meta: dict[str, Any] = field(default_factory=dict)
+    build: dict[str, Any] = field(default_factory=dict)  # cog.yaml's build section
+
+    @property
+    def builtin(self) -> bool:
+        return self.path.is_relative_to(BUILTIN_DIR)
 
     @classmethod
     def read(cls, path: Path) -> ModelDir:
@@ -57,6 +66,8 @@ class ModelDir:
         if not predict_ref:
             raise ModelDirError(f'{config_file} has no `predict: "predict.py:Predictor"` entry')
         build = config.get("build") or {}
+        if not isinstance(build, dict):
+            raise ModelDirError(f"{config_file}: build must be a mapping")
         packages = [str(p) for p in build.get("python_packages") or []]
         requirements = build.get("python_requirements")
         if requirements:
@@ -67,7 +78,9 @@ class ModelDir:
             environment[key] = value
         meta_file = path / "pier.yaml"
         meta = yaml.safe_load(meta_file.read_text()) if meta_file.is_file() else {}
-        return cls(path, str(predict_ref), config.get("train"), environment, packages, meta or {})
+        return cls(
+            path, str(predict_ref), config.get("train"), environment, packages, meta or {}, build
+        )
 
 
 def _read_requirements(file: Path) -> list[str]:
@@ -91,12 +104,27 @@ def missing_packages(requirements: list[str]) -> list[str]:
     return missing
 
 
+def _ignore_log(text: str) -> None:
+    return None
+
+
 async def register(
-    store: Store, blobs: Blobs, data_dir: Path, account: Row, source: Path, name: str
+    store: Store,
+    blobs: Blobs,
+    data_dir: Path,
+    account: Row,
+    source: Path,
+    name: str,
+    *,
+    envs: EnvConfig | None = None,
+    on_log: Callable[[str], None] = _ignore_log,
 ) -> tuple[Row, Row, bool]:
     """Register a directory as a version of model `name`; returns (model, version, created).
 
-    The version's archive is stored in `blobs` (again, if the file store lacks it)."""
+    The version's environment is built (or reused) first, its build log going to `on_log` line
+    by line; a failed build registers nothing. The version's archive is stored in `blobs`
+    (again, if the file store lacks it). `envs` defaults to DATA_DIR/envs with default settings.
+    """
     if not NAME_RE.match(name):
         raise ModelDirError(f"model name {name!r} must look like owner/name (lowercase)")
     model_dir = ModelDir.read(source)
@@ -104,12 +132,15 @@ async def register(
         serving = read_serving(model_dir.path, model_dir.environment)
     except ServingError as exc:
         raise ModelDirError(str(exc)) from exc
-    missing = missing_packages(model_dir.python_packages)
+    try:
+        plan(model_dir.build, model_dir.path, host=model_dir.builtin)  # fail early, build later
+    except EnvError as exc:
+        raise ModelDirError(str(exc)) from exc
+    missing = missing_packages(model_dir.python_packages) if model_dir.builtin else []
     if missing:
         raise ModelDirError(
-            "cog.yaml needs Python packages that are not installed in Pier's environment: "
-            + ", ".join(missing)
-            + ". Install them (pip install …) and add the model again."
+            "this built-in model needs Python packages that are not installed in Pier's "
+            "environment: " + ", ".join(missing) + " (pip install 'pier[models]')"
         )
     owner, model_name = name.split("/")
     model = await store.get_model(owner, model_name)
@@ -129,7 +160,24 @@ async def register(
         ) from exc
     if model is not None and existing is not None:
         return model, existing, False
-    schema = await inspect_model(target, model_dir.predict_ref, model_dir.train_ref)
+    config = envs or EnvConfig(data_dir / "envs")
+    try:
+        spec, env = await prepare(
+            model_dir.build, model_dir.path, config, on_log, host=model_dir.builtin
+        )
+    except EnvError as exc:
+        raise ModelDirError(str(exc)) from exc
+    try:
+        schema = await inspect_model(
+            target,
+            model_dir.predict_ref,
+            model_dir.train_ref,
+            env=env.variables,
+            python=env.python,
+            runner_path=env.runner_path,
+        )
+    finally:
+        env.release()
     output = schema.get("components", {}).get("schemas", {}).get("Output", {})
     try:
         check_predictor(target, model_dir.predict_ref, serving, output)
@@ -161,6 +209,7 @@ async def register(
         "environment": model_dir.environment,
         "openapi_schema": schema,
         "cog_version": COG_VERSION,
+        "env": spec.to_json() if spec is not None else None,
         "created_at": utcnow(),
     }
     await store.add_version(version)

@@ -131,6 +131,28 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("builtin_models", bool, True, "Register the built-in models on start."),
     Setting(
+        "env_cache_bytes",
+        int,
+        20 * 1024 * MB,
+        "Most bytes of model environments kept under DATA_DIR/envs; past it the least recently "
+        "used ones that no model process is using are removed.",
+    ),
+    Setting(
+        "env_torch_backend",
+        str,
+        "auto",
+        "Which PyTorch build model environments get: auto (CPU wheels, or CUDA ones for a "
+        "model with gpu: true on a machine with an NVIDIA driver), none (whatever the package "
+        "index has), or a uv --torch-backend value such as cpu or cu126.",
+    ),
+    Setting(
+        "env_constraints",
+        str,
+        "",
+        "A pip constraints file applied when resolving every model environment (for example "
+        "torch==2.13.0+cpu). Empty: none.",
+    ),
+    Setting(
         "allow_private_webhooks",
         bool,
         False,
@@ -210,6 +232,9 @@ class Settings:
     file_expiry_seconds: float = 86400.0
     max_log_bytes: int = 1 * MB
     builtin_models: bool = True
+    env_cache_bytes: int = 20 * 1024 * MB
+    env_torch_backend: str = "auto"
+    env_constraints: str = ""
     allow_private_webhooks: bool = False
     allow_private_input_urls: bool = False
     max_connections: int = 1000

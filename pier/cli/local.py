@@ -10,8 +10,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from pier.cli.buildlog import BuildLog
 from pier.cli.inputs import InputError, coerce_inputs
 from pier.dispatch.outputs import FILE_KEY
+from pier.envs import Env, EnvConfig, EnvError, prepare
 from pier.jobs import Status
 from pier.registry import ModelDir
 from pier.runner.errors import SetupFailed
@@ -46,18 +48,51 @@ def _write_stderr(text: str) -> None:
 
 async def _run(directory: Path, pairs: list[tuple[str, str]], output_dir: Path) -> int:
     model_dir = ModelDir.read(directory)
-    schema = await inspect_model(model_dir.path, model_dir.predict_ref, model_dir.train_ref)
+    settings = Settings.load()
+    try:
+        with BuildLog().showing("Preparing the model's environment") as on_log:
+            _, model_env = await prepare(
+                model_dir.build,
+                model_dir.path,
+                EnvConfig.from_settings(settings),
+                on_log,
+                host=model_dir.builtin,
+            )
+    except EnvError as exc:
+        raise InputError(str(exc)) from exc
+    try:
+        return await _run_in(model_dir, model_env, pairs, output_dir, settings)
+    finally:
+        model_env.release()
+
+
+async def _run_in(
+    model_dir: ModelDir,
+    model_env: Env,
+    pairs: list[tuple[str, str]],
+    output_dir: Path,
+    settings: Settings,
+) -> int:
+    schema = await inspect_model(
+        model_dir.path,
+        model_dir.predict_ref,
+        model_dir.train_ref,
+        env=model_env.variables,
+        python=model_env.python,
+        runner_path=model_env.runner_path,
+    )
     payload = coerce_inputs(pairs, schema, lambda path: str(path.resolve()))
     inputs, errors = validate_input(schema, payload)
     if errors:
         raise InputError("; ".join(f"{e.field}: {e.description}" for e in errors))
-    settings = Settings.load()
     env = {
         WEIGHTS_DIR_ENV: str(settings.data_dir / "weights"),
         MAX_BYTES_ENV: str(settings.max_weights_bytes),
         **model_dir.environment,
+        **model_env.variables,
     }
     worker = Worker(model_dir.path, model_dir.predict_ref, env=env)
+    worker.python, worker.runner_path = model_env.python, model_env.runner_path
     streamed: list[Any] = []
     iterator = False
 

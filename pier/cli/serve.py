@@ -15,6 +15,8 @@ from pier.api.app import create_app
 from pier.api.connections import protocol_for, raise_fd_limit
 from pier.blobs import open_blobs
 from pier.bootstrap import ADMIN, BootInfo, ensure_admin, token_file
+from pier.cli.buildlog import BuildLog
+from pier.envs import EnvConfig
 from pier.registry import ModelDirError, register
 from pier.settings import Settings
 from pier.store import Store, StoreUnavailable, migrate
@@ -165,9 +167,17 @@ def models_add(
             account = account or await store.get_account_by_username(ADMIN)
             assert account is not None
             blobs = open_blobs(settings.files, settings.data_dir)
-            _, version, created = await register(
-                store, blobs, settings.data_dir, account, directory, name
-            )
+            with BuildLog().showing("Preparing the model's environment") as on_log:
+                _, version, created = await register(
+                    store,
+                    blobs,
+                    settings.data_dir,
+                    account,
+                    directory,
+                    name,
+                    envs=EnvConfig.from_settings(settings),
+                    on_log=on_log,
+                )
             return version["id"], created
         finally:
             await store.close()

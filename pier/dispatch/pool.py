@@ -18,6 +18,7 @@ from pier.dispatch.gpus import GpuError, gpus_needed, memory_of, visible_devices
 from pier.dispatch.live import Live
 from pier.dispatch.outputs import OutputSink
 from pier.dispatch.weights import weights_env
+from pier.envs import Env, EnvConfig, EnvError, for_version
 from pier.files import FileError, scratch_dir
 from pier.jobs import Phase, Status
 from pier.queue import Claim, QueueUnavailable
@@ -35,6 +36,7 @@ CLAIM_WAIT = 5.0  # seconds a claim blocks before it is made again
 RECONNECT_WAIT = 1.0  # seconds between claims while the queue is unreachable
 # The longest a large log's newest lines wait before readers of the prediction see them.
 LOG_SYNC_DELAY = 0.05
+BUILDING = "building the environment"  # the booting step shown while one is built
 
 
 def _empty(folder: Path) -> None:
@@ -97,6 +99,9 @@ class VersionPool:
         self.model = str(version["model_id"])  # "owner/name" once a job of it ran here
         self._directory: Path | None = None
         self._directory_lock = asyncio.Lock()
+        self._env: Env | None = None  # held (so never evicted) until the pool stops
+        self._env_lock = asyncio.Lock()
+        self.step: str | None = None  # what booting is busy with, when it is known
         self.average_time: float | None = None
         # How the version wants serving, read from its directory when the first job comes:
         # `concurrency` lanes per model process, or batches.
@@ -108,7 +113,15 @@ class VersionPool:
     # -- the queue ---------------------------------------------------------------------------
     async def queue_info(self, live: Live) -> dict[str, Any]:
         if live.phase is Phase.BOOTING:
-            return {"position": 0, "ahead": 0, "phase": Phase.BOOTING.value, "estimated_wait": None}
+            info: dict[str, Any] = {
+                "position": 0,
+                "ahead": 0,
+                "phase": Phase.BOOTING.value,
+                "estimated_wait": None,
+            }
+            if self.step:
+                info["step"] = self.step
+            return info
         index = await self.queue.position(self.key, live.id) or 0
         ahead = index + self.busy
         wait = await self._wait(index, sum(w.concurrency for w in self.workers))
@@ -176,6 +189,9 @@ class VersionPool:
         if placer is not None:
             for worker in self.workers:
                 placer.release(worker)
+        if self._env is not None:
+            self._env.release()
+            self._env = None
 
     # -- running -----------------------------------------------------------------------------
     async def _slot(self, worker: Worker) -> None:
@@ -322,6 +338,25 @@ class VersionPool:
                     self._directory = await ensure_version_dir(blobs, self.version, cache)
             return self._directory
 
+    async def _environment(self, live: Live) -> Env:
+        """The version's environment on this machine, built here the first time (its build
+        log goes to the prediction that waits for it)."""
+        async with self._env_lock:
+            if self._env is None:
+
+                def on_log(text: str) -> None:
+                    if self.step != BUILDING:
+                        self.step = BUILDING
+                        self.dispatcher.notify(live)
+                    self._on_log(live, text)
+
+                config = EnvConfig.from_settings(self.dispatcher.settings)
+                try:
+                    self._env = await for_version(self.version.get("env"), config, on_log)
+                finally:
+                    self.step = None
+            return self._env
+
     async def _ack(self, claim: Claim) -> None:
         try:
             await self.queue.ack(claim)
@@ -345,10 +380,13 @@ class VersionPool:
                 self._configure(worker, worker.model_dir)
                 store, settings = self.dispatcher.store, self.dispatcher.settings
                 worker.env.update(await weights_env(store, settings, self.version))
+                env = await self._environment(live)
+                worker.python, worker.runner_path = env.python, env.runner_path
+                worker.env.update(env.variables)
             if self.dispatcher.gpu_placer is not None and booted_here:
                 await self._place(worker, live)
             await worker.ensure_started()
-        except (SetupFailed, GpuError, ArchiveError, BlobsUnavailable) as exc:
+        except (SetupFailed, GpuError, ArchiveError, BlobsUnavailable, EnvError) as exc:
             if not live.status.terminal:
                 live.add_logs(getattr(exc, "logs", None) or "")
                 await self.dispatcher.finish(live, Status.FAILED, error=f"Setup failed: {exc}")

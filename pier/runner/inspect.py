@@ -27,9 +27,12 @@ async def inspect_model(
     *,
     env: dict[str, str] | None = None,
     timeout: float = INSPECT_TIMEOUT,
+    python: str | None = None,
+    runner_path: str | None = None,
 ) -> dict[str, Any]:
     """The version's `openapi_schema`. Raises ModelLoadError with a readable message when the
-    predictor cannot be imported, is missing, or uses unsupported types."""
+    predictor cannot be imported, is missing, or uses unsupported types. `python` and
+    `runner_path` name the model's environment (pier.envs; default: Pier's own)."""
     model_dir = pathlib.Path(model_dir).resolve()
     if not model_dir.is_dir():
         raise ModelLoadError(f"The model directory {model_dir} does not exist")
@@ -37,7 +40,7 @@ async def inspect_model(
     if train_ref:
         args += ["--train", train_ref]
     proc = await asyncio.create_subprocess_exec(
-        sys.executable,
+        python or sys.executable,
         "-m",
         "pier.runner.inspect",
         *args,
@@ -45,7 +48,7 @@ async def inspect_model(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         cwd=str(model_dir),
-        env=child_env(env),
+        env=child_env(env, runner_path),
         start_new_session=True,
     )
     try:

@@ -119,15 +119,21 @@ def _passed(name: str) -> bool:
     return name in PASSED_NAMES or name.startswith(PASSED_PREFIXES)
 
 
-def child_env(extra: Mapping[str, str] | None) -> dict[str, str]:
-    """The model process's environment: the allowed part of ours, then the model's own."""
+def child_env(extra: Mapping[str, str] | None, runner_path: str | None = None) -> dict[str, str]:
+    """The model process's environment: the allowed part of ours, then the model's own.
+
+    `runner_path` is where the child imports Pier's runner from: Pier's own source root, or
+    for a model in its own environment a directory holding only the runner (pier.envs)."""
     env = {name: value for name, value in os.environ.items() if _passed(name)}
+    if runner_path is not None:  # a model environment: none of Pier's virtualenv leaks in
+        env.pop("VIRTUAL_ENV", None)
     env.update(extra or {})
     env["PYTHONUNBUFFERED"] = "1"
-    # Pier must be importable in the child even when it runs from a source checkout; the
-    # child takes this entry off sys.path again before it imports the model.
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), PIER_ROOT) if p)
-    env["PIER_RUNNER_PATH"] = PIER_ROOT
+    # The runner must be importable in the child; the child takes this entry off sys.path
+    # again before it imports the model.
+    runner = runner_path or PIER_ROOT
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), runner) if p)
+    env["PIER_RUNNER_PATH"] = runner
     return env
 
 
@@ -137,15 +143,20 @@ async def spawn_child(
     mode: str,
     env: Mapping[str, str] | None,
     on_line: Callable[[bytes], None],
+    *,
+    python: str | None = None,
+    runner_path: str | None = None,
 ) -> ChildProcess:
-    """Start `python -m pier.runner.child` in its own process group, connected by a socketpair."""
+    """Start `python -m pier.runner.child` in its own process group, connected by a socketpair.
+
+    `python` is the model environment's interpreter (default: Pier's own)."""
     parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     fd = child_sock.fileno()
     log_read, log_write = os.pipe()  # the child's fds 1 and 2; it reads the other end itself
     os.set_blocking(log_read, False)
     try:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable,
+            python or sys.executable,
             "-m",
             "pier.runner.child",
             "--fd",
@@ -163,7 +174,7 @@ async def spawn_child(
             stderr=log_write,
             pass_fds=(fd, log_read),
             cwd=str(model_dir),
-            env=child_env(env),
+            env=child_env(env, runner_path),
             start_new_session=True,
         )
     except BaseException:

@@ -153,6 +153,10 @@ class Worker:
     ) -> None:
         self.model_dir = pathlib.Path(model_dir).resolve()
         self.ref = ref
+        # The model's environment (pier.envs): its interpreter and where it imports the
+        # runner from; None for Pier's own. Set before the first start.
+        self.python: str | None = None
+        self.runner_path: str | None = None
         self.env = dict(env or {})
         self.setup_retry_after = setup_retry_after
         self.cancel_grace = cancel_grace
@@ -215,7 +219,15 @@ class Worker:
             # The process runs as many at once as this Worker sends it, whatever the model's
             # own environment says.
             env = {**self.env, "COG_MAX_CONCURRENCY": str(self.concurrency)}
-            child = await spawn_child(self.model_dir, self.ref, self.mode, env, self._on_line)
+            child = await spawn_child(
+                self.model_dir,
+                self.ref,
+                self.mode,
+                env,
+                self._on_line,
+                python=self.python,
+                runner_path=self.runner_path,
+            )
         except OSError as exc:
             self._setup_failed(f"Could not start the model process: {exc}", "")
         if self.state is not S.STARTING:  # stop() was called while the process started

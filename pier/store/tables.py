@@ -74,6 +74,8 @@ versions = sa.Table(
     sa.Column("openapi_schema", sa.JSON, nullable=False),
     sa.Column("cog_version", sa.String(32), nullable=False),
     sa.Column("created_at", UTC_TS, nullable=False),
+    # What its environment is built from (pier.envs.EnvSpec); NULL: Pier's own environment.
+    sa.Column("env", sa.JSON(none_as_null=True), nullable=True),
 )
 
 predictions = sa.Table(

@@ -86,16 +86,6 @@ async def test_fifo_order_and_several_workers(tmp_path: Path) -> None:
         assert done[1]["started_at"] < done[0]["completed_at"]
 
 
-async def test_missing_python_packages_are_refused_at_add(pier: Pier, tmp_path: Path) -> None:
-    directory = model_dir(tmp_path, "hello_world.py")
-    (directory / "cog.yaml").write_text(
-        'build:\n  python_packages:\n    - "surely-not-installed-pkg==1.0"\n'
-        'predict: "predict.py:Predictor"\n'
-    )
-    with pytest.raises(ModelDirError, match="surely-not-installed-pkg"):
-        await pier.add_model("t/missing", directory)
-
-
 async def test_bad_model_directories_are_refused(pier: Pier, tmp_path: Path) -> None:
     with pytest.raises(ModelDirError, match="cog.yaml"):
         await pier.add_model("t/empty", tmp_path)

@@ -6,6 +6,9 @@ Revises: 0003
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
@@ -13,8 +16,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("versions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("env", sa.JSON(none_as_null=True), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("versions", schema=None) as batch_op:
+        batch_op.drop_column("env")
