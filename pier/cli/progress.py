@@ -39,7 +39,8 @@ class RunDisplay:
         status = p["status"]
         queue = p.get("queue") or {}
         if status == Status.STARTING and queue.get("phase") == Phase.BOOTING:
-            return "Booting the model…"
+            step = queue.get("step")  # e.g. "building the environment"
+            return f"Booting the model: {step}…" if step else "Booting the model…"
         if status == Status.STARTING:
             text = f"Queued: position {queue.get('position', '?')}, {queue.get('ahead', 0)} ahead"
             wait = queue.get("estimated_wait")

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -183,7 +184,39 @@ async def test_a_worker_without_the_environment_builds_it_while_the_prediction_b
         version = await pier.add_model("t/moved", write_model(tmp_path / "m", build))
         key = EnvSpec.from_json(version["env"]).key
         shutil.rmtree(pier.services.settings.data_dir / "envs" / key)
-        body = await predict(pier, "t/moved")
+        created = (await pier.create("t/moved", {})).json()
+        steps = set()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            body = (await pier.client.get(f"/v1/predictions/{created['id']}")).json()
+            steps.add((body.get("queue") or {}).get("step"))
+            if body["status"] in ("succeeded", "failed"):
+                break
+            await asyncio.sleep(0.01)
+        assert "building the environment" in steps  # the booting phase says what it waits for
         assert body["status"] == "succeeded", body
         assert str(body["output"]).startswith("4.9.0 ")
         assert "Building the environment" in str(body["logs"])
+
+
+async def test_requests_is_always_there_and_pier_s_packages_never_are(tmp_path: Path) -> None:
+    """Cog's runtime always has `requests`; a model environment has it too, and none of
+    Pier's own dependencies (fastapi here)."""
+    code = """
+    import importlib.util
+    import requests
+    from cog import BasePredictor
+
+    class Predictor(BasePredictor):
+        def predict(self) -> str:
+            return f"{requests.__name__} fastapi={importlib.util.find_spec('fastapi') is not None}"
+    """
+    async with running_pier(tmp_path) as pier:
+        await pier.add_model(
+            "t/own", write_model(tmp_path / "own", {"python_packages": ["six"]}, code)
+        )
+        await pier.add_model("t/default", write_model(tmp_path / "default", {}, code))
+        own = await predict(pier, "t/own")
+        assert own["output"] == "requests fastapi=False", own
+        default = await predict(pier, "t/default")  # Pier's own environment: no build
+        assert str(default["output"]).startswith("requests "), default

@@ -91,7 +91,8 @@ export function runView(prediction, { shape, signal, showLink = true, showMetric
       setText(detail, bits.join(" · "));
     } else if (phase === "booting") {
       const wait = typeof q.estimated_wait === "number" ? ` · ${waitText(q.estimated_wait).replace("to wait", "left")}` : "";
-      setText(detail, `Booting the model: loading it and running its setup${wait}`);
+      const step = q.step || "loading it and running its setup";
+      setText(detail, `Booting the model: ${step}${wait}`);
     } else if (phase === "starting") {
       setText(detail, "Handing the prediction to a worker…");
     } else if (phase === "running" || phase === "finishing") {
