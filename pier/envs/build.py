@@ -7,6 +7,7 @@ Layout under the environment root (DATA_DIR/envs):
     <key>.build         flock: held while building, so one machine builds a key once at a time
     <key>.lock          flock: shared while a model process uses it (the cache skips those)
     .uv-cache/          uv's cache (same filesystem, so installs link files instead of copying)
+    .resolved/          locks resolved for plain requirement lists, reused for RESOLVED_TTL
     .runner-<hash>/     Pier's runner packages, put on the model process's PYTHONPATH
 
 An environment is built in place under the exclusive lock and published by its marker, so a
@@ -17,8 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -36,6 +39,11 @@ if TYPE_CHECKING:
     from pier.settings import Settings
 
 BUILD_TIMEOUT = 3600.0  # seconds one step (resolve, install, a run command) may take
+# A lock resolved for the same requirements is reused this long (seconds): pushing the same
+# cog.yaml again builds nothing and asks the package index nothing.
+RESOLVED_TTL = 86400.0
+# A requirement named by its text alone (no file, URL or option line).
+PLAIN_REQUIREMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[^\]]*\])?\s*([<>=!~;][^@]*)?$")
 GIB = 1024**3
 # What a `run:` command sees of Pier's environment (the server's secrets stay out).
 RUN_PASSED = {"HOME", "USER", "LOGNAME", "LANG", "TZ", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR"}
@@ -107,8 +115,14 @@ async def resolve(request: BuildRequest, config: EnvConfig, on_log: LogFn) -> En
     for note in request.notes:
         log.line(note)
     env = uv_environ(config.uv_cache)
-    python = await find_python(request.python, env, log)
     backend = torch_backend(request, config)
+    remembered = _remembered(request, backend, config)
+    if remembered is not None and remembered.is_file():
+        age = time.time() - remembered.stat().st_mtime
+        if age < RESOLVED_TTL:
+            log.line(f"Using the packages resolved {age / 60:.0f} min ago for these requirements")
+            return EnvSpec(request.python, remembered.read_text(), request.run, backend)
+    python = await find_python(request.python, env, log)
     log.line(f"Resolving the Python packages for Python {request.python} ({python})")
     with tempfile.TemporaryDirectory(prefix="pier-resolve-") as tmp:
         wanted = Path(tmp) / "requirements.in"
@@ -124,7 +138,24 @@ async def resolve(request: BuildRequest, config: EnvConfig, on_log: LogFn) -> En
         )
     if code != 0:
         raise EnvError("Resolving the model's Python packages failed:", log.text())
+    if remembered is not None:
+        remembered.parent.mkdir(parents=True, exist_ok=True)
+        staging = remembered.with_name(f"{remembered.name}.{os.getpid()}.tmp")
+        staging.write_text(lock)
+        os.replace(staging, remembered)
     return EnvSpec(request.python, lock, request.run, backend)
+
+
+def _remembered(request: BuildRequest, backend: str | None, config: EnvConfig) -> Path | None:
+    """Where the lock for these exact requirements is kept (for RESOLVED_TTL), or None when
+    they name files or URLs, whose contents the text does not pin."""
+    lines = [line for line in request.requirements.splitlines() if line.strip()]
+    if not all(PLAIN_REQUIREMENT.match(line) for line in lines):
+        return None
+    constraints = config.constraints.read_text() if config.constraints else ""
+    uv_settings = sorted((k, v) for k, v in os.environ.items() if k.startswith("UV_"))
+    text = json.dumps([request.requirements, request.python, backend, constraints, uv_settings])
+    return config.root / ".resolved" / (hashlib.sha256(text.encode()).hexdigest()[:32] + ".txt")
 
 
 async def acquire(spec: EnvSpec, config: EnvConfig, on_log: LogFn) -> Env:
