@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
 from pier.blobs.archive import write_archive
+from pier.cli.buildlog import BuildLog
 from pier.cli.client_commands import Api, TokenOpt, UrlOpt, fail
 
 CHUNK = 256 * 1024
@@ -95,16 +96,17 @@ def _follow(api: Api, response: httpx.Response) -> tuple[dict[str, Any], bool]:
         if response.status_code == 401:
             raise fail(api.unauthorized(str(body.get("detail") or "").strip()))
         raise _error(response.status_code, body)
-    for line in response.iter_lines():
-        if not line.strip():
-            continue  # keeps the connection alive while the server builds
-        event = json.loads(line)
-        if "log" in event:
-            typer.echo(event["log"], err=True)
-        elif "error" in event:
-            raise _error(int(event["error"].get("status", 0)), event["error"])
-        elif "version" in event:
-            return event["version"], bool(event.get("created"))
+    with BuildLog().showing("Building the version on the server") as show:
+        for line in response.iter_lines():
+            if not line.strip():
+                continue  # keeps the connection alive while the server builds
+            event = json.loads(line)
+            if "log" in event:
+                show(event["log"])
+            elif "error" in event:
+                raise _error(int(event["error"].get("status", 0)), event["error"])
+            elif "version" in event:
+                return event["version"], bool(event.get("created"))
     raise fail("the server ended the push without an answer; push again")
 
 

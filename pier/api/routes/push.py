@@ -14,7 +14,6 @@ keeps the connection alive). A client that goes away does not stop the build.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import logging
 import tempfile
@@ -33,6 +32,7 @@ from pier.api.jsonresponse import json_response
 from pier.api.routes.admin import is_admin
 from pier.blobs import BlobsUnavailable
 from pier.blobs.upload import UploadError, remove, unpack_model
+from pier.envs import EnvConfig
 from pier.registry import NAME_RE, ModelDirError, register
 from pier.runner.errors import ModelLoadError, SetupFailed
 from pier.store import Row, StoreUnavailable
@@ -131,9 +131,15 @@ async def _build(
         lock = _locks.setdefault(ref, asyncio.Lock())
         async with lock:
             say(f"Registering {ref}")
-            kwargs: dict[str, Any] = {"on_log": say} if _takes_log() else {}
             _, version, created = await register(
-                svc.store, svc.files.blobs, svc.settings.data_dir, account, source, ref, **kwargs
+                svc.store,
+                svc.files.blobs,
+                svc.settings.data_dir,
+                account,
+                source,
+                ref,
+                envs=EnvConfig.from_settings(svc.settings),
+                on_log=say,
             )
         say(f"Version {version['id']} " + ("created" if created else "already existed"))
         return version, created
@@ -146,10 +152,6 @@ def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
         return asyncio.get_running_loop() is loop
     except RuntimeError:
         return False
-
-
-def _takes_log() -> bool:
-    return "on_log" in inspect.signature(register).parameters
 
 
 @router.post(
