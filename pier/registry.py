@@ -22,7 +22,7 @@ from pier.blobs import Blobs
 from pier.blobs.archive import ArchiveError, content_hash, store_version
 from pier.envs import EnvConfig, EnvError, plan, prepare
 from pier.runner.inspect import inspect_model
-from pier.runner.serving import ServingError, check_predictor, read_serving
+from pier.serving import ServingError, check_predictor, read_serving
 from pier.store import Row, Store
 from pier.util import utcnow
 

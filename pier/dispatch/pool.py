@@ -23,8 +23,8 @@ from pier.files import FileError, scratch_dir
 from pier.jobs import Phase, Status
 from pier.queue import Claim, QueueUnavailable
 from pier.runner.errors import SetupFailed
-from pier.runner.serving import Batch, Serving, ServingError, read_serving
 from pier.runner.worker import PredictionEvents, PredictionRequest, PredictionResult, Worker
+from pier.serving import Batch, Serving, ServingError, read_serving
 from pier.util import utcnow
 
 if TYPE_CHECKING:
