@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from typing import Any, TextIO
@@ -9,6 +10,22 @@ from typing import Any, TextIO
 from pier.jobs import Phase, Status
 
 BAR_WIDTH = 30
+
+
+def duration(seconds: float) -> str:
+    """A duration written as the playground writes it (pier/web/js/format.js): cut, never
+    rounded up, to what is shown: "850 ms", "4.2 s", "12 s", "3 min 12 s", "1 h 4 min"."""
+    s = max(0.0, float(seconds))
+    if s < 1:
+        return f"{math.floor(s * 1000)} ms"
+    if s < 10:
+        return f"{math.floor(s * 10) / 10:.1f} s"
+    if s < 60:
+        return f"{math.floor(s)} s"
+    minutes = math.floor(s / 60)
+    if minutes < 60:
+        return f"{minutes} min {math.floor(s % 60)} s"
+    return f"{minutes // 60} h {minutes % 60} min"
 
 
 class RunDisplay:
@@ -55,7 +72,14 @@ class RunDisplay:
                     f"{progress['current']}/{progress['total']}"
                 )
             return "Running…"
-        return f"{status.capitalize()} in {time.monotonic() - self.started:.1f} s"
+        # The playground's words and figures: total (created to completed) and run time.
+        metrics = p.get("metrics") or {}
+        total = metrics.get("total_time")
+        if not isinstance(total, int | float):
+            total = time.monotonic() - self.started
+        run = metrics.get("predict_time")
+        ran = f" (run {duration(run)})" if isinstance(run, int | float) and run > 0 else ""
+        return f"{status.capitalize()} in {duration(total)}{ran}"
 
     def update(self, prediction: dict[str, Any]) -> None:
         output = prediction.get("output")
