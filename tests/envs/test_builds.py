@@ -220,3 +220,25 @@ async def test_requests_is_always_there_and_pier_s_packages_never_are(tmp_path: 
         assert own["output"] == "requests fastapi=False", own
         default = await predict(pier, "t/default")  # Pier's own environment: no build
         assert str(default["output"]).startswith("requests "), default
+
+
+@pytest.mark.parametrize(
+    ("build", "setting", "backend"),
+    [
+        ({"python_packages": ["six"]}, "auto", "cpu"),
+        ({"python_packages": ["six"], "gpu": True, "cuda": "12.4"}, "none", None),
+        ({"python_packages": ["six"], "gpu": True}, "cu126", "cu126"),
+    ],
+)
+def test_torch_comes_from_the_cpu_index_unless_a_gpu_model_has_a_gpu(
+    tmp_path: Path, build: dict[str, object], setting: str, backend: str | None
+) -> None:
+    from pier.envs.build import torch_backend
+
+    request = plan(build, write_model(tmp_path / "m", build))
+    assert request is not None
+    assert torch_backend(request, EnvConfig(tmp_path, torch_backend=setting)) == backend
+    if shutil.which("nvidia-smi") is None:  # no driver: a GPU model gets CPU wheels too
+        gpu = plan({**build, "gpu": True}, tmp_path / "m")
+        assert gpu is not None
+        assert torch_backend(gpu, EnvConfig(tmp_path)) == "cpu"
