@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from pier.runner.weights import WEIGHTS_DIR_ENV
+from pier.runner.worker import Worker
 from tests.conftest import model_dir, running_pier
 from tests.weights.fileserver import FileServer, file_server
 
@@ -46,3 +48,40 @@ async def test_setup_gets_the_downloaded_weights(file_server: FileServer, tmp_pa
     # The cached copy did not have the checksum the second model asks for, so it was fetched
     # again (the URL may serve new content now), checked, and refused.
     assert len(file_server.requests) == 2
+
+
+TYPED = """
+from cog import BasePredictor, File
+
+
+class AsFile(BasePredictor):
+    def setup(self, weights: File) -> None:
+        self.weights = weights.read()
+
+    def predict(self) -> str:
+        return self.weights.decode()
+
+
+class AsStr(BasePredictor):
+    def setup(self, weights: str) -> None:
+        self.weights = weights
+
+    def predict(self) -> str:
+        return self.weights
+"""
+
+
+async def test_the_declared_type_decides(file_server: FileServer, tmp_path: Path) -> None:
+    url = file_server.add("/w.bin", b"file weights")
+    (tmp_path / "predict.py").write_text(TYPED)
+    env = {"COG_WEIGHTS": url, WEIGHTS_DIR_ENV: str(tmp_path / "cache")}
+    as_file = Worker(tmp_path, "predict.py:AsFile", env=env)
+    as_str = Worker(tmp_path, "predict.py:AsStr", env=env)
+    try:
+        assert (await as_file.predict("p1", {}, tmp_path / "out")).output == "file weights"
+        assert "Weights: downloading" in as_file.setup_logs  # progress in the model's log
+        assert (await as_str.predict("p2", {}, tmp_path / "out")).output == url  # as in Cog
+    finally:
+        await as_file.stop()
+        await as_str.stop()
+    assert len(file_server.requests) == 1
