@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import shutil
 import tarfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -98,7 +100,11 @@ def test_only_owners_push_and_a_token_is_needed(server: Server, tmp_path: Path) 
     alice, bob = account_token(server, "alice"), account_token(server, "bob")
     private, public = echo_model(tmp_path), echo_model(tmp_path, public=True)
     as_alice = client_env(tmp_path, server.url, alice)
+    stale = server.data_dir / "uploads" / "push-cut-off"  # left by a server that stopped
+    (stale / "dir").mkdir(parents=True)
+    os.utime(stale, (time.time() - 2 * 86400,) * 2)
     assert pier("push", str(private), "alice/secret", env=as_alice).returncode == 0
+    assert not stale.exists()
     assert pier("push", str(public), "alice/shared", env=as_alice).returncode == 0
 
     as_bob = client_env(tmp_path, server.url, bob)

@@ -14,9 +14,11 @@ keeps the connection alive). A client that goes away does not stop the build.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import tempfile
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,7 @@ router = APIRouter()
 
 NDJSON = "application/x-ndjson"
 ARCHIVE_TYPES = ("application/gzip", "application/x-gzip", "application/octet-stream")
+STALE_SECONDS = 86400.0  # an upload folder this old belongs to no push that still runs
 KEEPALIVE = 15.0  # seconds of build silence before an empty line goes to a streaming client
 _builds: set[asyncio.Task[Any]] = set()  # running builds, kept while their client is gone
 _locks: dict[str, asyncio.Lock] = {}  # one push at a time per model name, in this process
@@ -147,6 +150,14 @@ async def _build(
         await asyncio.to_thread(remove, workdir)
 
 
+def _sweep(uploads: Path) -> None:
+    """Remove what pushes cut off by a server that stopped left behind (a day later)."""
+    for stale in uploads.glob("push-*"):
+        with contextlib.suppress(OSError):
+            if time.time() - stale.stat().st_mtime > STALE_SECONDS:
+                remove(stale)
+
+
 def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
     try:
         return asyncio.get_running_loop() is loop
@@ -163,6 +174,7 @@ async def push_version(
     await _check_owner(svc, account, owner, name)
     uploads = svc.settings.data_dir / "uploads"
     uploads.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(_sweep, uploads)
     workdir = Path(tempfile.mkdtemp(dir=uploads, prefix="push-"))
     archive = workdir / "model.tar.gz"
     try:
