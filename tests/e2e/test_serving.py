@@ -110,7 +110,7 @@ def test_four_at_once_each_with_its_own_logs_and_one_canceled(client: replicate.
     assert canceled.status in ("processing", "canceled")
     done = [finished(client, p) for p in created]
     elapsed = time.monotonic() - started
-    assert elapsed < 3.5, f"four 2 s predictions took {elapsed:.1f} s"  # about one
+    assert elapsed < 5.5, f"four 2 s predictions took {elapsed:.1f} s"  # one after another: 6+
     assert done[1].status == "canceled" and done[1].output is None
     kept = [done[0], done[2], done[3]]
     assert [p.output for p in kept] == ["hello w", "hello y", "hello z"]
