@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import io
 import re
+import shutil
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,6 +18,7 @@ from tests.browser.conftest import PHONE, Pages, PierServer, playwright_api
 from tests.browser.test_history_tweak import create
 from tests.browser.test_layout_a11y import UNNAMED, overflow
 from tests.browser.test_run import BOOT
+from tests.browser.test_versions import ECHO, add_version
 
 pytestmark = pytest.mark.e2e
 expect = playwright_api().expect
@@ -226,3 +229,26 @@ def test_selecting_two_predictions_opens_them_in_compare(
     )
     echo_cell = query["model"].index(f"pier/echo:{one['version']}") + 1
     assert query[f"input{echo_cell}"] == ['{"repeat":2}']
+
+
+def test_two_versions_of_one_model(pages: Pages, pier_server: PierServer, tmp_path: Path) -> None:
+    first, second = tmp_path / "v1", tmp_path / "v2"
+    shutil.copytree(ECHO, first)
+    shutil.copytree(ECHO, second)
+    code = (second / "predict.py").read_text().replace("You said: ", "Version two heard: ")
+    (second / "predict.py").write_text(code)
+    old_id = add_version(pier_server, first, "pier/compare-echo")
+    new_id = add_version(pier_server, second, "pier/compare-echo")
+
+    page = pages.open("/compare?prompt=hi&model=pier/compare-echo&model=pier/compare-echo")
+    picker = page.get_by_role("combobox", name="Version of pier/compare-echo (2)")
+    expect(picker.locator("option")).to_have_count(3)  # latest, then each version
+    picker.select_option(old_id)
+    assert f"model=pier%2Fcompare-echo%3A{old_id}" in page.url
+    page.get_by_role("button", name="Run all").click()
+    latest = cell(page, "pier/compare-echo")
+    older = page.get_by_role("listitem", name="pier/compare-echo (2)")
+    expect(latest.locator(".text-output")).to_have_text("Version two heard: hi", timeout=BOOT)
+    expect(older.locator(".text-output")).to_have_text("You said: hi", timeout=BOOT)
+    ids = cell_ids(page)
+    assert [pier_server.wait_for(i, ("succeeded",))["version"] for i in ids] == [new_id, old_id]
