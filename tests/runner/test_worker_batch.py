@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 
 from pier.runner.worker import PredictionRequest
-from tests.runner.conftest import Recorder
+from tests.runner.conftest import Recorder, wait_until
 
 
 def requests(tmp_path: Path, *inputs: dict, recorders: list[Recorder] | None = None) -> list:
@@ -67,10 +67,10 @@ async def test_a_failing_call_fails_every_item(make_worker, tmp_path: Path) -> N
 
 
 async def test_cancel_one_member_the_others_finish(make_worker, tmp_path: Path) -> None:
-    worker = make_worker("batch_upper")
-    batch = requests(tmp_path, {"text": "a", "delay": 0.5}, {"text": "b"})
+    worker, recorders = make_worker("batch_upper"), [Recorder(), Recorder()]
+    batch = requests(tmp_path, {"text": "a", "delay": 1}, {"text": "b"}, recorders=recorders)
     task = asyncio.create_task(worker.predict_batch("predict_batch", batch))
-    await asyncio.sleep(0.2)
+    await wait_until(lambda: "batch of 2" in recorders[1].logs)  # the call is running
     assert await worker.cancel("p1") is True
     kept, canceled = await asyncio.wait_for(task, 3)
     assert (kept.status, kept.output) == ("succeeded", "A")
@@ -78,11 +78,10 @@ async def test_cancel_one_member_the_others_finish(make_worker, tmp_path: Path) 
 
 
 async def test_cancel_every_member_stops_the_call(make_worker, tmp_path: Path) -> None:
-    worker = make_worker("batch_upper")
-    pid = None
-    batch = requests(tmp_path, {"text": "a", "delay": 10}, {"text": "b"})
+    worker, recorders = make_worker("batch_upper"), [Recorder(), Recorder()]
+    batch = requests(tmp_path, {"text": "a", "delay": 10}, {"text": "b"}, recorders=recorders)
     task = asyncio.create_task(worker.predict_batch("predict_batch", batch))
-    await asyncio.sleep(0.3)
+    await wait_until(lambda: "batch of 2" in recorders[0].logs)
     pid = worker.pid
     await worker.cancel("p0")
     await worker.cancel("p1")

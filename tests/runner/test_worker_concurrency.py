@@ -47,13 +47,16 @@ async def test_cancel_one_leaves_the_others_running(make_worker, tmp_path: Path)
     worker = make_worker("concurrent_async", concurrency=3)
     await worker.ensure_started()
     pid = worker.pid
+    recorders = {name: Recorder() for name in "abc"}
     tasks = {
         name: asyncio.create_task(
-            worker.predict(f"p-{name}", {"name": name, "sleep": 1.0}, tmp_path / name)
+            worker.predict(
+                f"p-{name}", {"name": name, "sleep": 2.0}, tmp_path / name, recorders[name].events()
+            )
         )
-        for name in ("a", "b", "c")
+        for name in "abc"
     }
-    await asyncio.sleep(0.3)
+    await wait_until(lambda: all("start" in r.logs for r in recorders.values()))
     assert await worker.cancel("p-b") is True
     canceled = await asyncio.wait_for(tasks["b"], 0.5)
     assert (canceled.status, canceled.output) == ("canceled", None)
@@ -85,7 +88,7 @@ async def test_more_than_the_limit_is_refused(make_worker, tmp_path: Path) -> No
         asyncio.create_task(worker.predict(f"p{i}", {"sleep": 0.5}, tmp_path / str(i)))
         for i in range(2)
     ]
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: not worker.idle)
     with pytest.raises(RuntimeError, match="busy"):
         await worker.predict("p3", {}, tmp_path / "3")
     assert all(r.status == "succeeded" for r in await asyncio.gather(*running))
