@@ -252,3 +252,26 @@ def test_two_versions_of_one_model(pages: Pages, pier_server: PierServer, tmp_pa
     expect(older.locator(".text-output")).to_have_text("You said: hi", timeout=BOOT)
     ids = cell_ids(page)
     assert [pier_server.wait_for(i, ("succeeded",))["version"] for i in ids] == [new_id, old_id]
+
+
+def test_a_prediction_and_a_model_page_lead_to_compare(
+    pages: Pages, pier_server: PierServer
+) -> None:
+    done = create(pier_server, "pier/echo", {"text": "start from here"})
+    pier_server.wait_for(done["id"], ("succeeded",))
+    page = pages.open(f"/predictions/{done['id']}")
+    page.get_by_role("link", name="Compare with other models").click()
+    expect(page.get_by_role("textbox", name="Prompt")).to_have_value("start from here")
+    expect(cell(page, "pier/echo").locator(".text-output")).to_have_text(
+        "You said: start from here"
+    )
+    add_model(page, "pier/stream-words")
+    page.get_by_role("button", name="Run all").click()
+    expect(cell(page, "pier/stream-words").locator(".text-output")).to_have_text(
+        "start from here", timeout=BOOT
+    )
+
+    page.goto(pier_server.url + "/models/pier/stream-words")
+    page.get_by_role("link", name="Compare with other models").click()
+    expect(page).to_have_url(re.compile(r"/compare\?model=pier%2Fstream-words$"))
+    expect(page.locator(".compare-cell")).to_have_count(1)

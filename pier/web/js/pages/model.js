@@ -149,6 +149,7 @@ function header(model, extra) {
         h("span.meta-item", icon("play"), h("span.run-count-text", count(model.run_count, "run"))),
         model.visibility === "private" ? h("span.meta-item", "Private") : null,
         h("a.meta-item", { href: `/predictions?model=${encodeURIComponent(`${model.owner}/${model.name}`)}` }, icon("clock"), "Your predictions"),
+        h("a.meta-item", { href: `/compare?model=${encodeURIComponent(`${model.owner}/${model.name}`)}` }, icon("plus"), "Compare with other models"),
       ),
     ),
     extra,

@@ -142,6 +142,7 @@ export async function render({ view, params, signal, setTitle }) {
       ),
       h(
         "div.head-actions",
+        h("a.btn.compare-link", { href: `/compare?predictions=${encodeURIComponent(p.id)}` }, h("span.label", "Compare with other models")),
         tweakHref ? h("a.btn.primary.tweak", { href: tweakHref }, icon("edit"), h("span.label", "Tweak")) : null,
       ),
     ),
