@@ -26,7 +26,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, cast
 
-from pier.dispatch.estimate import wait_estimate
+from pier.dispatch.estimate import Report, wait_estimate
 from pier.dispatch.gpus import GpuPlacer
 from pier.dispatch.keeper import Keeper
 from pier.dispatch.live import Live, end_metrics
@@ -361,8 +361,7 @@ class Dispatcher:
         typical = await self.typical_run_time(version)
         if typical is None:
             return None
-        busy: list[tuple[float, tuple[float, float, float, float] | None]]
-        busy = [(typical / 2, None)] * running
+        busy: list[tuple[float, list[Report] | None]] = [(typical / 2, None)] * running
         return wait_estimate(index, busy, 0, max(1, running), typical)
 
     # -- recording ---------------------------------------------------------------------------

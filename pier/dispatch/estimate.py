@@ -16,16 +16,31 @@ import statistics
 MIN_PERCENT = 5.0  # below this a job's pace says little about its end
 
 
-def projected_total(paced: tuple[float, float, float, float] | None) -> float | None:
-    """When a running job will end, in seconds after its start, from its first and latest
-    progress reports (at, percent); None while they say too little. The pace between the two
-    leaves out the time before the first report (loading inputs, starting the loop), and is
-    taken at the latest report, not now, so a report a moment old does not slow it down."""
-    if paced is None:
+Report = tuple[float, float]  # (seconds after the job started, percent done)
+MAX_REPORTS = 64  # progress reports kept per running job (thinned out, the latest kept)
+
+
+def record_progress(reports: list[Report], at: float, percent: float) -> None:
+    """Add a progress report of a running job, keeping the list short."""
+    reports.append((at, percent))
+    if len(reports) > MAX_REPORTS:
+        reports[:-1] = reports[:-1:2]
+
+
+def projected_total(reports: list[Report] | None) -> float | None:
+    """When a running job will end, in seconds after its start, from its progress reports; None
+    while they say too little. The pace is measured over the later half of the run so far (a
+    slow start, or a machine that got busier, weighs no more than it should), from its latest
+    report, not now, so a report a moment old does not slow it down; before there are two
+    reports far enough apart, the pace since the start stands in."""
+    if not reports:
         return None
-    first_at, first_percent, at, percent = paced
-    if percent - first_percent >= MIN_PERCENT and at > first_at:
-        rate = (percent - first_percent) / (at - first_at)
+    at, percent = reports[-1]
+    anchor = next((r for r in reports if r[0] >= at / 2), reports[0])
+    if percent - anchor[1] < MIN_PERCENT:
+        anchor = reports[0]
+    if percent - anchor[1] >= MIN_PERCENT and at > anchor[0]:
+        rate = (percent - anchor[1]) / (at - anchor[0])
         return at + (100.0 - percent) / rate
     if percent >= MIN_PERCENT and at > 0:
         return at * 100.0 / percent
@@ -34,15 +49,15 @@ def projected_total(paced: tuple[float, float, float, float] | None) -> float | 
 
 def wait_estimate(
     ahead: int,
-    running: list[tuple[float, tuple[float, float, float, float] | None]],
+    running: list[tuple[float, list[Report] | None]],
     starting: int,
     slots: int,
     typical: float | None,
 ) -> float | None:
     """Seconds until the job `ahead` places back in the line starts, or None if unknown.
 
-    `running`: for each job running now, the seconds since it started and its first and latest
-    progress (see `projected_total`), or None; `starting`: jobs taken by a slot that have not
+    `running`: for each job running now, the seconds since it started and its progress reports
+    (see `projected_total`), or None; `starting`: jobs taken by a slot that have not
     started yet; `slots`: jobs run at once.
     """
     totals = [projected_total(paced) for _, paced in running]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pier.blobs import BlobsUnavailable
 from pier.blobs.archive import ArchiveError, ensure_version_dir
-from pier.dispatch.estimate import wait_estimate
+from pier.dispatch.estimate import Report, record_progress, wait_estimate
 from pier.dispatch.gpus import GpuError, gpus_needed, memory_of, visible_devices
 from pier.dispatch.live import Live
 from pier.dispatch.outputs import OutputSink
@@ -78,9 +78,9 @@ class VersionPool:
         self.running: dict[str, tuple[Live, Worker]] = {}
         self.busy = 0  # slots holding a prediction, booting or running
         self.started: dict[str, float] = {}  # running prediction id -> monotonic start
-        # running prediction id -> its first and latest progress, each as (seconds after its
-        # start, percent done): the pace between the two says when it will end
-        self.paced: dict[str, tuple[float, float, float, float]] = {}
+        # running prediction id -> its progress reports, (seconds after its start, percent
+        # done): their pace says when it will end (see estimate.py)
+        self.paced: dict[str, list[Report]] = {}
         # One model process per slot; on a GPU worker, up to one per GPU, each placed on GPUs
         # of its own when it starts (pier/dispatch/gpus.py).
         count = len(dispatcher.gpus) if dispatcher.gpus else max(1, dispatcher.slots)
@@ -572,7 +572,5 @@ class VersionPool:
         live.set(progress={"percent": round(percent, 2), "current": current, "total": total})
         started = self.started.get(live.id)
         if started is not None:
-            at = time.monotonic() - started
-            first = self.paced.get(live.id)
-            self.paced[live.id] = (*(first[:2] if first else (at, percent)), at, percent)
+            record_progress(self.paced.setdefault(live.id, []), time.monotonic() - started, percent)
         self.dispatcher.notify(live)
