@@ -119,7 +119,7 @@ def main() -> None:
     print(
         f"pier/minilm, one sentence per prediction: {args.requests} predictions per run, "
         f"{args.clients} concurrent clients, Prefer: wait, one model process; "
-        f"{os.cpu_count()} CPUs"
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[1]:.1f} (other work skews both runs)"
     )
     print(unbatched.line("unbatched (one predict per call)"))
     print(batched.line("batched (batch: max_size 32, 10 ms)"))
