@@ -50,6 +50,10 @@ def _empty(folder: Path) -> None:
             path.unlink(missing_ok=True)
 
 
+def _quiet(_text: str) -> None:
+    return None
+
+
 def _log_failed_write(written: asyncio.Future[int]) -> None:
     """A write nobody awaits: say if it failed (the job's later writes carry its fields)."""
     if not written.cancelled() and written.exception() is not None:
@@ -371,9 +375,16 @@ class VersionPool:
         live = lives[0]
         self.model = str(live.row.get("model") or self.model)
         booted_here = worker.state.name not in ("READY", "BUSY")
+        shown: list[str] = []  # what the model printed during setup, shown as it came
+
+        def show(text: str) -> None:
+            shown.append(text)
+            self._on_log(live, text)
+
         if booted_here:
             live.phase = Phase.BOOTING
             self.dispatcher.notify(live)
+            worker.on_setup_log = show
         try:
             if worker.state.name == "NEW":
                 worker.model_dir = await self._version_dir()
@@ -388,9 +399,13 @@ class VersionPool:
             await worker.ensure_started()
         except (SetupFailed, GpuError, ArchiveError, BlobsUnavailable, EnvError) as exc:
             if not live.status.terminal:
-                live.add_logs(getattr(exc, "logs", None) or "")
+                logs, sent = getattr(exc, "logs", None) or "", "".join(shown)
+                live.add_logs(logs[len(sent) :] if sent and logs.startswith(sent) else logs)
                 await self.dispatcher.finish(live, Status.FAILED, error=f"Setup failed: {exc}")
             return
+        finally:
+            if booted_here:
+                worker.on_setup_log = _quiet
         ready = []
         for one in lives:
             if one.status.terminal:  # canceled while the model was booting

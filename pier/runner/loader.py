@@ -32,6 +32,7 @@ def prepare_process(model_dir: pathlib.Path) -> None:
     sys.path[:0] = [str(SHIM_DIR), str(model_dir)]
     for name in [m for m in sys.modules if m == "cog" or m.startswith("cog.")]:
         del sys.modules[name]
+    weights.take_settings()  # the runner's own variables: the model does not see them
 
 
 def forget_runner_path() -> None:

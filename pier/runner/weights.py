@@ -62,14 +62,30 @@ def is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
 
 
+_settings: dict[str, str] = {}  # taken from the environment before the model is imported
+
+
+def take_settings() -> None:
+    """Move the cache directory and the limit out of os.environ, where the worker put them,
+    so the model process has them but the model's code and its subprocesses do not."""
+    for name in (WEIGHTS_DIR_ENV, MAX_BYTES_ENV):
+        value = os.environ.pop(name, None)
+        if value:
+            _settings[name] = value
+
+
+def _setting(name: str) -> str | None:
+    return _settings.get(name) or os.environ.get(name)
+
+
 def cache_dir() -> Path:
-    configured = os.environ.get(WEIGHTS_DIR_ENV)
+    configured = _setting(WEIGHTS_DIR_ENV)
     return Path(configured) if configured else Path("~/.pier/weights").expanduser()
 
 
 def max_bytes() -> int:
     try:
-        return int(os.environ.get(MAX_BYTES_ENV) or DEFAULT_MAX_BYTES)
+        return int(_setting(MAX_BYTES_ENV) or DEFAULT_MAX_BYTES)
     except ValueError:
         return DEFAULT_MAX_BYTES
 

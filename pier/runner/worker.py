@@ -167,6 +167,9 @@ class Worker:
         self.concurrency = concurrency
         self.max_log_bytes = max_log_bytes
         self._setup_logs = LogTail(max_log_bytes)
+        # Called with what the model prints during setup, as it comes (the dispatcher shows it
+        # to the prediction that waits for the model to boot: a weights download, say).
+        self.on_setup_log: Callable[[str], None] = _ignore
         self.setup_time: float | None = None
         self._child: ChildProcess | None = None
         self._supervisor: asyncio.Task[None] | None = None
@@ -502,6 +505,10 @@ class Worker:
         if msg.id is None:
             if self.state is S.STARTING:
                 self._setup_logs.append(msg.text)
+                try:
+                    self.on_setup_log(msg.text)
+                except Exception:
+                    log.exception("the setup log callback failed")
             return
         runs = self._targets(msg.id)
         progress = parse_progress(msg.text) if runs else None

@@ -36,6 +36,7 @@ async def test_setup_gets_the_downloaded_weights(file_server: FileServer, tmp_pa
         done = await pier.wait_done(created["id"], timeout=60)
         assert done["status"] == "succeeded", done
         assert done["output"] == "Path:" + WEIGHTS.decode()
+        assert "Weights: downloading" in done["logs"]  # the booting prediction saw the download
         cached = pier.services.settings.data_dir / "weights" / "sha256" / sha / "weights.txt"
         assert cached.read_bytes() == WEIGHTS
 
@@ -44,7 +45,7 @@ async def test_setup_gets_the_downloaded_weights(file_server: FileServer, tmp_pa
         assert failed["status"] == "failed"
         assert f"have sha256 {sha}, but the URL's #sha256= says 1111" in failed["error"]
         assert "Setup failed" in failed["error"]
-        assert "Weights: " in failed["logs"]  # the download's progress is in the model's logs
+        assert failed["logs"].count("Weights: downloading") == 1  # shown once, as it came
     # The cached copy did not have the checksum the second model asks for, so it was fetched
     # again (the URL may serve new content now), checked, and refused.
     assert len(file_server.requests) == 2
