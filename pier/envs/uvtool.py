@@ -109,7 +109,7 @@ class Logged:
 async def find_python(version: str, env: Mapping[str, str], log: Logged) -> str:
     """The interpreter for `version` ("3.11") on this machine, or EnvError naming those there."""
     uv = uv_binary()
-    code, out = await _quiet([uv, "python", "find", version], env)
+    code, out = await _quiet([uv, "python", "find", "--system", version], env)
     if code == 0 and out.strip():
         return out.strip().splitlines()[-1]
     _, listing = await _quiet(
