@@ -12,7 +12,7 @@ import pytest
 import replicate
 
 from tests.e2e.conftest import Server
-from tests.envs.conftest import write_model
+from tests.envs.conftest import REPORTER, write_model
 
 pytestmark = pytest.mark.e2e
 
@@ -70,3 +70,30 @@ def test_a_failing_build_fails_models_add_with_the_log_tail(
             client.models.get("envs/bad")
     finally:
         client._client.close()
+
+
+def test_two_adds_of_one_lock_at_once_build_it_once(tmp_path: Path) -> None:
+    """Two `pier models add` processes, same packages, same moment: one builds, the other
+    waits for it and reuses its environment."""
+    data = tmp_path / "data"
+    first = models_add(Server(data), write_model(tmp_path / "plain", {}), "envs/plain")
+    assert first.returncode == 0, first.stderr  # the database exists before the race
+    build = {"python_packages": ["humanize==4.8.0"]}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "pier.cli.main", "models", "add"]
+            + [str(write_model(tmp_path / f"m{i}", build, f"# model {i}\n" + REPORTER))]
+            + ["--name", f"envs/twin-{i}", "--data-dir", str(data)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ, PIER_BUILTIN_MODELS="false"),
+        )
+        for i in range(2)
+    ]
+    results = [proc.communicate(timeout=300) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], results
+    builders = [err for _, err in results if "Building the environment" in err]
+    assert len(builders) == 1, results
+    envs = [p for p in (data / "envs").iterdir() if not p.name.startswith(".") and p.is_dir()]
+    assert len(envs) == 1
