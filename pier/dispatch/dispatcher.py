@@ -414,6 +414,27 @@ class Dispatcher:
         self.notify(live)
         await self.feed.publish("done", live.id)
 
+    async def put_back(self, live: Live) -> None:
+        """A background job that gave way to a person's goes back to wait in its lane, to run
+        again from the start: what it logged or made so far is dropped."""
+        self.live.pop(live.id, None)
+        fields: dict[str, Any] = {
+            "status": Status.STARTING.value,
+            "started_at": None,
+            "worker_id": None,
+            "lease_expires_at": None,
+            "logs": "",
+            "output": None,
+            "progress": None,
+            "metrics": {},
+        }
+        live.dirty.clear()
+        live.file_rows = []
+        live.row.update(fields)  # type: ignore[typeddict-item]
+        await self.store.update_prediction(live.id, **fields)
+        await self.queue.put(str(live.version["id"]), live.id, live.row.get("lane") or 0)
+        self.notify(live)
+
     async def _final_write(
         self, job_id: str, fields: dict[str, Any], file_rows: list[Row], webhook: Row | None
     ) -> bool:

@@ -34,6 +34,7 @@ class Live:
     file_rows: list[Row] = field(default_factory=list)
     logs: LogTail = field(default_factory=LogTail)  # the dispatcher sets the limit
     logs_due: bool = False  # a deferred copy of the logs into the row is scheduled
+    preempted: bool = False  # a background job canceled to let a person's job run first
 
     @property
     def id(self) -> str:

@@ -21,7 +21,7 @@ from pier.dispatch.weights import weights_env
 from pier.envs import Env, EnvConfig, EnvError, for_version
 from pier.files import FileError, scratch_dir
 from pier.jobs import Phase, Status
-from pier.queue import Claim, QueueUnavailable
+from pier.queue import USER_LANE, Claim, QueueUnavailable
 from pier.runner.errors import SetupFailed
 from pier.runner.worker import PredictionEvents, PredictionRequest, PredictionResult, Worker
 from pier.serving import Batch, Serving, ServingError, read_serving
@@ -36,6 +36,8 @@ CLAIM_WAIT = 5.0  # seconds a claim blocks before it is made again
 RECONNECT_WAIT = 1.0  # seconds between claims while the queue is unreachable
 # The longest a large log's newest lines wait before readers of the prediction see them.
 LOG_SYNC_DELAY = 0.05
+# How often a running background job checks whether a person's job waits behind it.
+GIVE_WAY_CHECK = 0.25
 BUILDING = "building the environment"  # the booting step shown while one is built
 
 
@@ -503,18 +505,44 @@ class VersionPool:
             return
         request, sink = prepared
         started = time.monotonic()
-        result = await worker.predict(
-            request.id,
-            request.inputs,
-            request.output_dir,
-            request.events,
-            timeout=self.dispatcher.settings.prediction_timeout,
-            context=request.context,
-            keep_logs=request.keep_logs,
-        )
+        watcher = None
+        if (live.row.get("lane") or USER_LANE) != USER_LANE:
+            watcher = asyncio.create_task(self._give_way(worker, live))
+        try:
+            result = await worker.predict(
+                request.id,
+                request.inputs,
+                request.output_dir,
+                request.events,
+                timeout=self.dispatcher.settings.prediction_timeout,
+                context=request.context,
+                keep_logs=request.keep_logs,
+            )
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+        if live.preempted and result.status == Status.CANCELED.value:
+            await self.dispatcher.put_back(live)
+            return
         elapsed = time.monotonic() - started
         self._timed(elapsed)
         await self._conclude(live, sink, result, elapsed)
+
+    async def _give_way(self, worker: Worker, live: Live) -> None:
+        """While a background job (a first-start example) runs, watch for a person's job of
+        this version waiting with no slot free: cancel the background one (it goes back to its
+        lane and runs again later), so nobody's prediction waits behind an example."""
+        while True:
+            await asyncio.sleep(GIVE_WAY_CHECK)
+            try:
+                waiting = await self.queue.depth(self.key, USER_LANE)
+            except QueueUnavailable:
+                continue
+            if waiting and not live.status.terminal and not live.cancel_requested:
+                live.preempted = True
+                log.info("background job %s gives way to a waiting prediction", live.id)
+                await worker.cancel(live.id)
+                return
 
     async def _predict_batch(
         self, worker: Worker, batch: Batch, lives: list[Live], workdir: Path

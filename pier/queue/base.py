@@ -66,8 +66,8 @@ class JobQueue(Protocol):
         """How many jobs will be claimed before this one (0: next): those ahead of it in its
         lane and every job of the lower lanes; None if it no longer waits."""
 
-    async def depth(self, pool: str) -> int:
-        """How many jobs of the pool wait, in all lanes."""
+    async def depth(self, pool: str, lane: int | None = None) -> int:
+        """How many jobs of the pool wait: in one lane, or in all of them."""
 
     async def unfinished(self, pool: str) -> int:
         """How many jobs of the pool were claimed and not yet acknowledged (running, or left by

@@ -93,8 +93,9 @@ class InProcessQueue:
             before += len(line)
         return None
 
-    async def depth(self, pool: str) -> int:
-        return sum(len(self._lines.get((pool, lane), ())) for lane in LANES)
+    async def depth(self, pool: str, lane: int | None = None) -> int:
+        lanes = LANES if lane is None else (lane,)
+        return sum(len(self._lines.get((pool, one), ())) for one in lanes)
 
     async def unfinished(self, pool: str) -> int:
         return 0  # a claim here is taken in the same step that hands it over

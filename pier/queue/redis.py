@@ -248,10 +248,11 @@ class RedisQueue:
             count += int(summary.get("pending", 0)) if isinstance(summary, dict) else 0
         return count
 
-    async def depth(self, pool: str) -> int:
+    async def depth(self, pool: str, lane: int | None = None) -> int:
         # Counted, not read from the group's `lag`: after deletions (acks delete entries) Redis
         # may report a lag that is no longer true.
-        return sum([await self._waiting(pool, lane) for lane in LANES])
+        lanes = LANES if lane is None else (lane,)
+        return sum([await self._waiting(pool, one) for one in lanes])
 
 
 def _sortable(entry: str) -> tuple[int, int]:

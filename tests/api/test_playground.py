@@ -3,6 +3,9 @@ out of a person's list), tweak lineage, and a person's job going before queued e
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from pier.bootstrap import _run_example
 from tests.conftest import Pier
 
@@ -148,3 +151,23 @@ async def test_a_model_says_how_long_it_takes_here_at_its_defaults(pier: Pier) -
         at_defaults["metrics"]["predict_time"], 3
     )
     assert timed["heavy"] is False  # about 5 s
+
+
+async def test_a_running_example_gives_way_to_your_prediction(pier: Pier) -> None:
+    await pier.add_builtin("slow")
+    await run_examples(pier, "pier/slow", [{"steps": 400, "delay": 0.05}])  # 20 s alone
+    (example,) = await listed(pier, "?source=example")
+    example_id = str(example["id"])
+    deadline = time.monotonic() + 30
+    while (await pier.client.get(f"/v1/predictions/{example_id}")).json()["status"] != "processing":
+        assert time.monotonic() < deadline, "the example never started"
+        await asyncio.sleep(0.02)
+    response = await pier.create("pier/slow", {"steps": 1, "delay": 0.0}, wait=15)
+    mine = response.json()
+    # Mine ran at once: the example was canceled and put back in its lane, not waited for.
+    assert mine["status"] == "succeeded", mine
+    assert mine["metrics"]["queue_time"] < 5, mine["metrics"]
+    again = (await pier.client.get(f"/v1/predictions/{example_id}")).json()
+    assert again["status"] in ("starting", "processing"), again
+    if again["status"] == "processing":  # running again, from the start, after mine
+        assert again["started_at"] > mine["started_at"]
