@@ -445,7 +445,10 @@ class VersionPool:
                 self.running.pop(one.id, None)
                 self.started.pop(one.id, None)
                 self.paced.pop(one.id, None)
-            _empty(workdir)
+            # Only fetched inputs (in/), outputs written as files (out/) and batch items use
+            # the folder: one stat instead of reading a directory after most predictions.
+            if self.file_fields or self.batch is not None or os.path.lexists(workdir / "out"):
+                _empty(workdir)
 
     async def _prepare(
         self, live: Live, workdir: Path
