@@ -110,7 +110,11 @@ async def _run_example(
     version: Row,
     example: dict[str, object],
 ) -> None:
-    checked, errors = validate_input(version["openapi_schema"], dict(example))
+    checked, errors = validate_input(
+        version["openapi_schema"],
+        dict(example),
+        required_nullable=version.get("required_nullable"),
+    )
     if errors:
         log.warning("the example of %s/%s is not valid: %s", model["owner"], model["name"], errors)
         return

@@ -168,7 +168,7 @@ async def register(
     except EnvError as exc:
         raise ModelDirError(str(exc)) from exc
     try:
-        schema = await inspect_model(
+        inspected = await inspect_model(
             target,
             model_dir.predict_ref,
             model_dir.train_ref,
@@ -178,6 +178,7 @@ async def register(
         )
     finally:
         env.release()
+    schema = inspected.schema
     output = schema.get("components", {}).get("schemas", {}).get("Output", {})
     try:
         check_predictor(target, model_dir.predict_ref, serving, output)
@@ -208,6 +209,7 @@ async def register(
         "train_ref": model_dir.train_ref,
         "environment": model_dir.environment,
         "openapi_schema": schema,
+        "required_nullable": inspected.required_nullable,
         "cog_version": COG_VERSION,
         "env": spec.to_json() if spec is not None else None,
         "created_at": utcnow(),

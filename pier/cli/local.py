@@ -73,7 +73,7 @@ async def _run_in(
     output_dir: Path,
     settings: Settings,
 ) -> int:
-    schema = await inspect_model(
+    inspected = await inspect_model(
         model_dir.path,
         model_dir.predict_ref,
         model_dir.train_ref,
@@ -81,8 +81,9 @@ async def _run_in(
         python=model_env.python,
         runner_path=model_env.runner_path,
     )
+    schema = inspected.schema
     payload = coerce_inputs(pairs, schema, lambda path: str(path.resolve()))
-    inputs, errors = validate_input(schema, payload)
+    inputs, errors = validate_input(schema, payload, required_nullable=inspected.required_nullable)
     if errors:
         raise InputError("; ".join(f"{e.field}: {e.description}" for e in errors))
     env = {

@@ -1,4 +1,5 @@
-"""Describe a model without running its setup: `inspect_model()` → its OpenAPI schema.
+"""Describe a model without running its setup: `inspect_model()` → its OpenAPI schema, and
+the inputs a request must name even though they may be null.
 
 The predictor is imported in a throwaway subprocess (`python -m pier.runner.inspect`), so a
 broken or heavy model never touches the server process.
@@ -12,12 +13,21 @@ import json
 import os
 import pathlib
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 from pier.runner.errors import ModelLoadError
 from pier.runner.process import child_env
 
 INSPECT_TIMEOUT = 300.0
+
+
+@dataclass(frozen=True)
+class Inspection:
+    schema: dict[str, Any]  # the version's `openapi_schema`, as Cog writes it
+    # Inputs typed `T | None` without a default: required, though null is a valid value. The
+    # schema cannot tell them from `T | None = None`, so they are recorded beside it.
+    required_nullable: list[str]
 
 
 async def inspect_model(
@@ -29,10 +39,11 @@ async def inspect_model(
     timeout: float = INSPECT_TIMEOUT,
     python: str | None = None,
     runner_path: str | None = None,
-) -> dict[str, Any]:
-    """The version's `openapi_schema`. Raises ModelLoadError with a readable message when the
-    predictor cannot be imported, is missing, or uses unsupported types. `python` and
-    `runner_path` name the model's environment (pier.envs; default: Pier's own)."""
+) -> Inspection:
+    """The version's `openapi_schema` and its required nullable inputs. Raises ModelLoadError
+    with a readable message when the predictor cannot be imported, is missing, or uses
+    unsupported types. `python` and `runner_path` name the model's environment (pier.envs;
+    default: Pier's own)."""
     model_dir = pathlib.Path(model_dir).resolve()
     if not model_dir.is_dir():
         raise ModelLoadError(f"The model directory {model_dir} does not exist")
@@ -60,7 +71,7 @@ async def inspect_model(
     return _result(out, err, proc.returncode, predict_ref)
 
 
-def _result(out: bytes, err: bytes, code: int | None, ref: str) -> dict[str, Any]:
+def _result(out: bytes, err: bytes, code: int | None, ref: str) -> Inspection:
     try:
         body = json.loads(out)
     except ValueError:
@@ -71,7 +82,8 @@ def _result(out: bytes, err: bytes, code: int | None, ref: str) -> dict[str, Any
     schema = body.get("schema")
     if not isinstance(schema, dict):
         raise ModelLoadError(f"Loading {ref} gave no schema")
-    return schema
+    names = body.get("required_nullable", [])
+    return Inspection(schema, [str(n) for n in names] if isinstance(names, list) else [])
 
 
 def _load(ref: str) -> Any:
@@ -90,13 +102,17 @@ def _load(ref: str) -> Any:
 def _build(predict_ref: str, train_ref: str | None) -> dict[str, Any]:
     from pier.runner.loader import LoadError
     from pier.sdk.schema import openapi_schema
+    from pier.sdk.signature import read_signature
 
     predictor = _load(predict_ref)
     trainer = _load(train_ref) if train_ref else None
     try:
-        return openapi_schema(predictor, trainer)
+        schema = openapi_schema(predictor, trainer)
+        inputs = read_signature(predictor, "predict").inputs
     except TypeError as exc:
         raise LoadError(str(exc)) from None
+    nullable = [f.name for f in inputs if f.must_be_given and not f.required]
+    return {"schema": schema, "required_nullable": nullable}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     forget_runner_path()
     prepare_process(pathlib.Path(args.model_dir).resolve())
     try:
-        body: dict[str, Any] = {"schema": _build(args.predict, args.train)}
+        body: dict[str, Any] = _build(args.predict, args.train)
     except LoadError as exc:
         body = {"error": str(exc)}
     answer.write(json.dumps(body))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -175,12 +176,17 @@ def _expected(schema: Schema) -> str:
 
 
 def validate_input(
-    openapi_schema: dict[str, Any], payload: Any, component: str = "Input"
+    openapi_schema: dict[str, Any],
+    payload: Any,
+    component: str = "Input",
+    required_nullable: Collection[str] | None = None,
 ) -> tuple[dict[str, Any], list[InvalidField]]:
     """Check `payload` against `components.schemas[component]` of a version's schema.
 
     Returns the cleaned input and the problems found (empty when the input is valid). A None
     payload counts as `{}`. An explicit null for an optional input counts as leaving it out.
+    `required_nullable` names inputs that must be given though null is a valid value (the
+    version's record of `T | None` inputs without a default, which the schema cannot tell).
     """
     schemas = openapi_schema.get("components", {}).get("schemas", {})
     spec = schemas.get(component, {})
@@ -193,13 +199,20 @@ def validate_input(
         return {}, checker.problems
     props: dict[str, Schema] = spec.get("properties", {})
     required = set(spec.get("required", []))
+    must_give = set(required_nullable or ())
     cleaned: dict[str, Any] = {}
     for name, prop in props.items():
         value = payload.get(name)
-        if name in payload and (value is not None or name in required or _nullable(checker, prop)):
+        if name in must_give and name in payload and value is None:
+            cleaned[name] = None
+        elif name in payload and (
+            value is not None or name in required or _nullable(checker, prop)
+        ):
             cleaned[name] = checker.check(prop, value, f"input.{name}")
         elif name in required:
             checker.fail("required", "input", f"{name} is required")
+        elif name in must_give:
+            checker.fail("required", "input", f"{name} is required (it may be null)")
         elif "default" in prop:
             cleaned[name] = copy.deepcopy(prop["default"])
     if spec.get("additionalProperties") is True:

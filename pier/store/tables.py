@@ -76,6 +76,9 @@ versions = sa.Table(
     sa.Column("created_at", UTC_TS, nullable=False),
     # What its environment is built from (pier.envs.EnvSpec); NULL: Pier's own environment.
     sa.Column("env", sa.JSON(none_as_null=True), nullable=True),
+    # Inputs typed `T | None` without a default: a request must name them, null allowed (the
+    # schema cannot say so). NULL: added before this was recorded, nothing checked.
+    sa.Column("required_nullable", sa.JSON(none_as_null=True), nullable=True),
 )
 
 predictions = sa.Table(

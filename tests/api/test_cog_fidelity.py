@@ -61,11 +61,20 @@ async def test_output_of_the_wrong_type_fails_the_prediction(pier: Pier) -> None
 async def test_nullable_input_without_default_must_be_named(pier: Pier) -> None:
     version = await pier.add_fixture("t/opt", "input_optional_without_default.py")
     assert version["openapi_schema"]["components"]["schemas"]["Input"]["required"] == []
+    left_out = await pier.create("t/opt", {}, wait=30)
+    assert left_out.status_code == 422
+    assert left_out.headers["content-type"].startswith("application/problem+json")
+    problem = left_out.json()
+    assert problem["detail"] == "- input: file is required (it may be null)\n"
+    assert problem["invalid_fields"] == [
+        {"type": "required", "field": "input", "description": "file is required (it may be null)"}
+    ]
+    assert (await pier.client.get("/v1/predictions")).json()["results"] == []
     named = (await pier.create("t/opt", {"file": None}, wait=30)).json()
     assert (named["status"], named["output"]) == ("succeeded", "file=False note=None")
-    left_out = (await pier.create("t/opt", {}, wait=30)).json()
-    assert left_out["status"] == "failed"
-    assert left_out["error"] == "file: Field required (it may be null, not left out)"
+    given = {"file": "data:text/plain;base64,aGk=", "note": "n"}
+    full = (await pier.create("t/opt", given, wait=30)).json()
+    assert (full["status"], full["output"]) == ("succeeded", "file=True note=n")
 
 
 async def test_default_breaking_its_constraint_is_refused_at_registration(pier: Pier) -> None:

@@ -32,12 +32,12 @@ async def test_schema_of_a_cog_model(tmp_path: Path) -> None:
         "    ) -> Path:\n"
         "        return image\n"
     )
-    schema = await inspect_model(tmp_path, "predict.py:Predictor")
+    schema = (await inspect_model(tmp_path, "predict.py:Predictor")).schema
     assert schema == json.loads(REFERENCE.read_text())
 
 
 async def test_schema_with_training() -> None:
-    schema = await inspect_model(PREDICTORS, "setup.py:Predictor", "train.py:train")
+    schema = (await inspect_model(PREDICTORS, "setup.py:Predictor", "train.py:train")).schema
     schemas = schema["components"]["schemas"]
     assert schemas["TrainingInput"]["required"] == ["n"]
     assert schemas["TrainingOutput"]["properties"]["weights"]["format"] == "uri"

@@ -165,3 +165,21 @@ def test_training_input_component() -> None:
     schema = openapi_schema(Predictor, train)
     _, problems = validate_input(schema, {"n": 0}, component="TrainingInput")
     assert problems == [InvalidField("number_gte", "input.n", "Must be greater than or equal to 1")]
+
+
+def test_nullable_input_without_default_must_be_named_when_recorded() -> None:
+    class Nullable(BasePredictor):
+        def predict(self, file: Path | None, note: str | None = None) -> str:
+            return ""
+
+    schema = openapi_schema(Nullable)
+    cleaned, problems = validate_input(schema, {}, required_nullable=["file"])
+    assert [(p.type, p.field, p.description) for p in problems] == [
+        ("required", "input", "file is required (it may be null)")
+    ]
+    assert validate_input(schema, {"file": None}, required_nullable=["file"]) == (
+        {"file": None},
+        [],
+    )
+    # A version added before this was recorded: left out is accepted, as before.
+    assert validate_input(schema, {})[1] == []

@@ -87,7 +87,9 @@ def _validate(version: Row, payload: Any) -> tuple[dict[str, Any], dict[str, Any
     if payload is None:
         payload = {}
     schema = version["openapi_schema"]
-    cleaned, errors = validate_input(schema, payload)
+    cleaned, errors = validate_input(
+        schema, payload, required_nullable=version.get("required_nullable")
+    )
     errors += _bad_file_urls(schema, cleaned)
     if errors:
         fields = [e.to_dict() for e in errors]
