@@ -9,11 +9,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.postgres import ThrowAwayDatabase, postgres_or_skip
 
 URL_LINE = re.compile(r"Pier is running at (\S+)")
 TOKEN = "e2e-admin-token"
@@ -134,3 +136,29 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+
+
+def serve_for(
+    request: pytest.FixtureRequest, data: Path, database: str, queue: Callable[[], str]
+) -> tuple[Server, list[Callable[[], None]]]:
+    """`pier serve` for a module's tests, by `request.param`: "embedded" (alone), or "cluster"
+    (an API process that runs no models, on a throw-away PostgreSQL database, the Redis that
+    `queue()` names and a bucket of the test S3 server; the caller starts a `pier worker`).
+    Returns the started server and the steps that clean up after it, in order."""
+    server = Server(data)
+    extra = ["--no-builtin-models"]
+    cleanup: list[Callable[[], None]] = []
+    if request.param == "cluster":
+        postgres_or_skip()
+        throwaway = ThrowAwayDatabase(database)
+        cleanup.append(throwaway.drop)
+        s3 = request.getfixturevalue("s3_server")
+        server.env = {
+            "PIER_DATABASE": str(throwaway),
+            "PIER_QUEUE": queue(),
+            "PIER_FILES": f"s3://{s3.new_bucket()}/pier",
+            **s3.env,
+        }
+        extra += ["--workers", "0"]
+    server.start(*extra)
+    return server, cleanup

@@ -6,7 +6,7 @@ import io
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -16,8 +16,7 @@ from PIL import Image
 from replicate.exceptions import ModelError, ReplicateError
 
 from tests.conftest import BUILTIN, model_dir
-from tests.e2e.conftest import Server, Worker
-from tests.postgres import ThrowAwayDatabase, postgres_or_skip
+from tests.e2e.conftest import Server, Worker, serve_for
 from tests.queue.conftest import redis_url_or_skip
 
 
@@ -51,22 +50,7 @@ def client(
     """Embedded: `pier serve` alone. Cluster: an API process that runs no models, on
     PostgreSQL, Redis and S3, with a `pier worker` beside it running every prediction."""
     tmp = tmp_path_factory.mktemp("client")
-    server = Server(tmp / "data")
-    extra = ["--no-builtin-models"]
-    cleanup: list[Callable[[], None]] = []
-    if request.param == "cluster":
-        postgres_or_skip()
-        database = ThrowAwayDatabase("pier_e2e")
-        cleanup.append(database.drop)
-        s3 = request.getfixturevalue("s3_server")
-        server.env = {
-            "PIER_DATABASE": str(database),
-            "PIER_QUEUE": redis_url_or_skip(),
-            "PIER_FILES": f"s3://{s3.new_bucket()}/pier",
-            **s3.env,
-        }
-        extra += ["--workers", "0"]
-    server.start(*extra)
+    server, cleanup = serve_for(request, tmp / "data", "pier_e2e", redis_url_or_skip)
     try:
         for slug in ("echo", "stream-words", "slow", "image-filter"):
             add(server, BUILTIN / slug, f"pier/{slug}")

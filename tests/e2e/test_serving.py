@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -15,9 +15,8 @@ import replicate
 from replicate.prediction import Prediction
 
 from tests.conftest import PREDICTORS
-from tests.e2e.conftest import Server, Worker
+from tests.e2e.conftest import Worker, serve_for
 from tests.e2e.test_official_client import add
-from tests.postgres import ThrowAwayDatabase, postgres_or_skip
 from tests.queue.conftest import REDIS_URL, redis_url_or_skip
 
 BATCH = "batch:\n  method: predict_batch\n  max_size: 8\n  max_wait_ms: 100\n"
@@ -44,22 +43,7 @@ def client(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[replicate.Client]:
     tmp = tmp_path_factory.mktemp("serving")
-    server = Server(tmp / "data")
-    extra = ["--no-builtin-models"]
-    cleanup: list[Callable[[], None]] = []
-    if request.param == "cluster":
-        postgres_or_skip()
-        database = ThrowAwayDatabase("pier_e2e_serving")
-        cleanup.append(database.drop)
-        s3 = request.getfixturevalue("s3_server")
-        server.env = {
-            "PIER_DATABASE": str(database),
-            "PIER_QUEUE": own_redis(),
-            "PIER_FILES": f"s3://{s3.new_bucket()}/pier",
-            **s3.env,
-        }
-        extra += ["--workers", "0"]
-    server.start(*extra)
+    server, cleanup = serve_for(request, tmp / "data", "pier_e2e_serving", own_redis)
     try:
         add(server, directory(tmp, "concurrent_async", "concurrency:\n  max: 4\n"), "test/together")
         add(server, directory(tmp, "batch_upper", "", BATCH), "test/shout")
