@@ -38,6 +38,7 @@ RECONNECT_WAIT = 1.0  # seconds between claims while the queue is unreachable
 LOG_SYNC_DELAY = 0.05
 # How often a running background job checks whether a person's job waits behind it.
 GIVE_WAY_CHECK = 0.25
+STOP_RECANCEL = 1.0  # seconds a stopping slot has to end before it is canceled again
 BUILDING = "building the environment"  # the booting step shown while one is built
 
 
@@ -187,9 +188,14 @@ class VersionPool:
         return live
 
     async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        # Cancel until every slot has ended: on Python 3.11 a cancel that lands as a timeout
+        # inside the Redis client expires (a blocking queue read) can be swallowed, and the
+        # slot would go on claiming.
+        pending = set(self.tasks)
+        while pending:
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=STOP_RECANCEL)
         await asyncio.gather(*(w.stop() for w in self.workers), return_exceptions=True)
         placer = self.dispatcher.gpu_placer
         if placer is not None:
