@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlencode
 
@@ -350,16 +351,27 @@ def _sources(source: str | None) -> list[str] | None:
     examples made at first start; `?source=example`, `?source=web,api` or `?source=all`."""
     if not source:
         return ["web", "api"]
-    names = [name.strip() for name in source.split(",") if name.strip()]
+    names = _names(source)
     if names == ["all"]:
         return None
-    unknown = [name for name in names if name not in SOURCES]
+    return _known(names, source, SOURCES, "source", "web, api, example or all")
+
+
+def _names(value: str) -> list[str]:
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
+def _known(
+    names: list[str], given: str, allowed: Collection[str], what: str, choices: str
+) -> list[str]:
+    """`names` if each is allowed, else a 400 naming the unknown ones and the choices."""
+    unknown = [name for name in names if name not in allowed]
     if unknown or not names:
         raise ApiError(
             400,
-            f"Unknown source {', '.join(unknown) or source!r}: use web, api, example or all "
+            f"Unknown {what} {', '.join(unknown) or given!r}: use {choices} "
             "(several separated by commas).",
-            "Invalid source",
+            f"Invalid {what}",
         )
     return names
 
@@ -368,17 +380,8 @@ def _statuses(status: str | None) -> list[str] | None:
     """The statuses a list keeps: all by default; `?status=failed` or `?status=failed,canceled`."""
     if not status:
         return None
-    names = [name.strip() for name in status.split(",") if name.strip()]
     known = [s.value for s in Status]
-    unknown = [name for name in names if name not in known]
-    if unknown or not names:
-        raise ApiError(
-            400,
-            f"Unknown status {', '.join(unknown) or status!r}: use {', '.join(known)} "
-            "(several separated by commas).",
-            "Invalid status",
-        )
-    return names
+    return _known(_names(status), status, known, "status", ", ".join(known))
 
 
 @router.get("/v1/predictions")
