@@ -45,8 +45,7 @@ async def test_cancel_right_after_sending(make_worker, out_dir: Path) -> None:
 
 async def test_cancel_an_async_predict(make_worker, out_dir: Path) -> None:
     worker, rec = make_worker("sleep_async"), Recorder()
-    task = await _start(worker, out_dir, {"sleep": 30}, rec, None)
-    await asyncio.sleep(0.1)
+    task = await _start(worker, out_dir, {"sleep": 30}, rec, "going to sleep")
     await worker.cancel("p1")
     result = await asyncio.wait_for(task, 2)
     assert result.status == "canceled"
@@ -55,8 +54,7 @@ async def test_cancel_an_async_predict(make_worker, out_dir: Path) -> None:
 
 async def test_caught_cancel_still_ends_canceled(make_worker, out_dir: Path) -> None:
     worker, rec = make_worker("catch_cancel"), Recorder()
-    task = await _start(worker, out_dir, {"sleep": 30}, rec, None)
-    await asyncio.sleep(0.1)
+    task = await _start(worker, out_dir, {"sleep": 30}, rec, "going to sleep")
     await worker.cancel("p1")
     result = await asyncio.wait_for(task, 2)
     assert (result.status, result.output) == ("canceled", None)
@@ -66,9 +64,8 @@ async def test_caught_cancel_still_ends_canceled(make_worker, out_dir: Path) -> 
 
 async def test_ignored_cancel_kills_after_the_grace_period(make_worker, out_dir: Path) -> None:
     worker, rec = make_worker("ignore_cancel", cancel_grace=0.5), Recorder()
-    task = await _start(worker, out_dir, {"sleep": 30}, rec, None)
+    task = await _start(worker, out_dir, {"sleep": 30}, rec, "working")
     first_pid = worker.pid
-    await asyncio.sleep(0.1)
     started = time.monotonic()
     await worker.cancel("p1")
     result = await asyncio.wait_for(task, 5)
