@@ -133,7 +133,7 @@ class Store(JobStore):
 
     async def account_for_token(self, token: str) -> Row | None:
         query = (
-            sa.select(accounts)
+            sa.select(accounts, tokens.c.id.label("token_id"))
             .join(tokens, tokens.c.account_id == accounts.c.id)
             .where(tokens.c.token_sha256 == hash_secret(token))
         )

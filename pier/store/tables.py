@@ -31,6 +31,12 @@ tokens = sa.Table(
     sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("created_at", UTC_TS, nullable=False),
+    # An optional monthly spend limit of this token, and what it has spent and holds this month
+    # (guarded like the account's balance row).
+    sa.Column("monthly_limit_micros", sa.BigInteger, nullable=True),
+    sa.Column("month", sa.String(7), nullable=False, server_default=""),
+    sa.Column("month_spent_micros", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("held_micros", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 login_codes = sa.Table(
@@ -179,4 +185,75 @@ processes = sa.Table(
     sa.Column("started_at", UTC_TS, nullable=False),
     sa.Column("heartbeat_at", UTC_TS, nullable=False),
     sa.Index("ix_processes_heartbeat", "heartbeat_at"),
+)
+
+# -- money: integer micro-dollars everywhere ----------------------------------------------------
+
+# What running costs: per second of a hardware class ("cpu", a GPU kind), or for one model per
+# run or per output unit instead.
+prices = sa.Table(
+    "prices",
+    metadata,
+    sa.Column("scope", sa.String(16), primary_key=True),  # "hardware" or "model"
+    sa.Column("key", sa.String(200), primary_key=True),  # a hardware class, or a model id
+    sa.Column("per_second_micros", sa.BigInteger, nullable=True),
+    sa.Column("per_run_micros", sa.BigInteger, nullable=True),
+    sa.Column("per_unit_micros", sa.BigInteger, nullable=True),
+    sa.Column("unit", sa.String(32), nullable=True),
+    sa.Column("updated_at", UTC_TS, nullable=False),
+)
+
+# Each account's running totals, kept equal to what its ledger entries add up to (updated in the
+# same transaction as the entries). available + held is the balance; holds are reserved for
+# predictions that have not ended. The guarded updates on this row are what keep two
+# concurrent creates from spending the same money.
+balances = sa.Table(
+    "balances",
+    metadata,
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("available_micros", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("held_micros", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("spent_micros", sa.BigInteger, nullable=False, server_default="0"),  # all time
+    sa.Column("month", sa.String(7), nullable=False, server_default=""),  # "YYYY-MM"
+    sa.Column("month_spent_micros", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("monthly_limit_micros", sa.BigInteger, nullable=True),
+    sa.Column("low_balance_micros", sa.BigInteger, nullable=True),
+    sa.Column("alert_webhook", sa.Text, nullable=True),
+    sa.Column("updated_at", UTC_TS, nullable=False),
+)
+
+# The money reserved for one prediction: opened when it is accepted, grown while it runs,
+# settled once when it ends (the cost charged, the rest given back).
+holds = sa.Table(
+    "holds",
+    metadata,
+    sa.Column("prediction_id", sa.String(32), primary_key=True),
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("token_id", sa.String(32), nullable=True),
+    sa.Column("amount_micros", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(8), nullable=False),  # "open" or "settled"
+    sa.Column("cost_micros", sa.BigInteger, nullable=True),
+    sa.Column("price", sa.JSON, nullable=False),  # what the cost is computed from
+    sa.Column("created_at", UTC_TS, nullable=False),
+    sa.Column("settled_at", UTC_TS, nullable=True),
+    sa.Index("ix_holds_status", "status", "created_at"),
+)
+
+# The ledger: append-only, double-entry. Each row moves `amount_micros` (> 0) from the ledger
+# account `debit` to `credit`; ledger accounts are "available:<account id>", "held:<account id>",
+# "house:topups" and "house:revenue". Any balance is the sum of what came in less what went out.
+ledger = sa.Table(
+    "ledger",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("prediction_id", sa.String(32), nullable=True),
+    sa.Column("model", sa.String(200), nullable=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # topup, hold, release, charge
+    sa.Column("debit", sa.String(80), nullable=False),
+    sa.Column("credit", sa.String(80), nullable=False),
+    sa.Column("amount_micros", sa.BigInteger, nullable=False),
+    sa.Column("memo", sa.Text, nullable=True),
+    sa.Column("created_at", UTC_TS, nullable=False),
+    sa.Index("ix_ledger_account_created", "account_id", "created_at", "id"),
 )
