@@ -21,6 +21,10 @@ accounts = sa.Table(
     sa.Column("type", sa.String(16), nullable=False, server_default="user"),
     sa.Column("webhook_secret", sa.String(100), nullable=False),
     sa.Column("created_at", UTC_TS, nullable=False),
+    # A verified address (from the sign-in provider or `pier accounts create --email`); alerts
+    # are mailed to it. `is_admin`: may see the cluster, set prices and add credit.
+    sa.Column("email", sa.String(320), nullable=True),
+    sa.Column("is_admin", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 tokens = sa.Table(
@@ -37,6 +41,13 @@ tokens = sa.Table(
     sa.Column("month", sa.String(7), nullable=False, server_default=""),
     sa.Column("month_spent_micros", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("held_micros", sa.BigInteger, nullable=False, server_default="0"),
+    # "api" (made by a person or the CLI, lasts until revoked) or "session" (a playground
+    # sign-in, ends at `expires_at`). A revoked token stays listed nowhere and signs in nobody.
+    sa.Column("kind", sa.String(16), nullable=False, server_default="api"),
+    sa.Column("expires_at", UTC_TS, nullable=True),
+    sa.Column("revoked_at", UTC_TS, nullable=True),
+    sa.Column("last_used_at", UTC_TS, nullable=True),  # written at most once a minute
+    sa.Index("ix_tokens_account", "account_id", "created_at"),
 )
 
 login_codes = sa.Table(
@@ -256,4 +267,44 @@ ledger = sa.Table(
     sa.Column("memo", sa.Text, nullable=True),
     sa.Column("created_at", UTC_TS, nullable=False),
     sa.Index("ix_ledger_account_created", "account_id", "created_at", "id"),
+)
+
+# -- sign-in -----------------------------------------------------------------------------------
+
+# Who a sign-in provider says a person is, and the account it signs into. `issuer` tells apart
+# github.com from a GitHub Enterprise server, and one OpenID Connect provider from another.
+identities = sa.Table(
+    "identities",
+    metadata,
+    sa.Column("provider", sa.String(16), primary_key=True),  # "github" or "oidc"
+    sa.Column("issuer", sa.String(300), primary_key=True),
+    sa.Column("subject", sa.String(255), primary_key=True),  # the provider's stable user id
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("login", sa.String(255), nullable=True),  # the name it goes by there
+    sa.Column("email", sa.String(320), nullable=True),
+    sa.Column("created_at", UTC_TS, nullable=False),
+    sa.Column("last_sign_in_at", UTC_TS, nullable=False),
+    sa.Index("ix_identities_account", "account_id"),
+)
+
+# Random secrets made once per installation and shared by all its processes (the key that
+# signs the short-lived cookie of a sign-in in progress, for one).
+server_secrets = sa.Table(
+    "server_secrets",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(200), nullable=False),
+    sa.Column("created_at", UTC_TS, nullable=False),
+)
+
+# The billing alerts each account has been sent (pier/billing/alerts.py): one row per kind and
+# period, written before the alert goes out, so whichever process inserts it is the one that
+# sends it, and nobody sends it twice.
+alerts_sent = sa.Table(
+    "alerts_sent",
+    metadata,
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("kind", sa.String(32), primary_key=True),  # first_dollar, limit_50, low_balance…
+    sa.Column("period", sa.String(64), primary_key=True),  # see pier/billing/alerts.py
+    sa.Column("sent_at", UTC_TS, nullable=False),
 )
