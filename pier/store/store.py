@@ -6,30 +6,24 @@ Rows come back as plain dicts; the API layer shapes them into Replicate's object
 from __future__ import annotations
 
 import asyncio
-import base64
 import functools
-import hashlib
-import secrets
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from pier.jobs import PredictionRecord
 from pier.store import migrate
+from pier.store.accounts import AccountStore
 from pier.store.cache import LRU
 from pier.store.engine import Write
-from pier.store.running import JobStore
+from pier.store.fairness import FairnessStore
 from pier.store.tables import (
-    accounts,
     files,
-    login_codes,
     models,
     predictions,
-    tokens,
     versions,
     webhook_deliveries,
 )
@@ -38,10 +32,6 @@ from pier.util import new_id, utcnow
 Row = dict[str, Any]
 MODEL_CACHE_SECONDS = 1.0
 CACHE_ENTRIES = 1024  # per cache: lookups by name come from clients, so they are bounded
-
-
-def hash_secret(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 # Statements on every prediction's path are built once; calls pass only parameters.
@@ -74,7 +64,12 @@ def _prediction_update(prediction_id: str, fields: Mapping[str, Any]) -> Write:
     return _update_statement(frozenset(fields)), params
 
 
-class Store(JobStore):
+def prediction_insert(row: PredictionRecord) -> tuple[Write, Write]:
+    """The insert of a new prediction and its model's run count."""
+    return (_INSERT_PREDICTION, row), (_COUNT_RUN, {"model_id_": row["model_id"]})
+
+
+class Store(AccountStore, FairnessStore):
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self._model_cache: LRU[tuple[str, str], tuple[float, Row | None]] = LRU(CACHE_ENTRIES)
@@ -87,95 +82,6 @@ class Store(JobStore):
 
     async def close(self) -> None:
         await self.db.close()
-
-    def _insert_new(self, table: sa.Table, row: Row) -> sa.Insert:
-        """An insert that leaves things as they are when a row with the same key exists: several
-        processes starting together make the same account, token, model or version."""
-        dialect = postgresql if self.db.dialect == "postgresql" else sqlite
-        return dialect.insert(table).values(**row).on_conflict_do_nothing()
-
-    # -- accounts and tokens -----------------------------------------------------------------
-    async def create_account(self, username: str, name: str | None = None) -> Row:
-        row = {
-            "id": new_id(),
-            "username": username,
-            "name": name or username,
-            "type": "user",
-            "webhook_secret": "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
-            "created_at": utcnow(),
-        }
-        if await self._write(self._insert_new(accounts, row)):
-            return row
-        existing = await self.get_account_by_username(username)  # made by another process
-        assert existing is not None
-        return existing
-
-    async def get_account(self, account_id: str) -> Row | None:
-        return await self._one(sa.select(accounts).where(accounts.c.id == account_id))
-
-    async def get_account_by_username(self, username: str) -> Row | None:
-        return await self._one(sa.select(accounts).where(accounts.c.username == username))
-
-    async def add_token(self, account_id: str, token: str, name: str) -> None:
-        row = {
-            "id": new_id(),
-            "account_id": account_id,
-            "token_sha256": hash_secret(token),
-            "name": name,
-            "created_at": utcnow(),
-        }
-        await self._write(self._insert_new(tokens, row))
-
-    async def create_token(self, account_id: str, name: str) -> str:
-        token = "pier_" + secrets.token_urlsafe(32)
-        await self.add_token(account_id, token, name)
-        return token
-
-    async def account_for_token(self, token: str) -> Row | None:
-        query = (
-            sa.select(accounts, tokens.c.id.label("token_id"))
-            .join(tokens, tokens.c.account_id == accounts.c.id)
-            .where(tokens.c.token_sha256 == hash_secret(token))
-        )
-        return await self._one(query)
-
-    async def expire_login_codes(self) -> int:
-        """End every login code not used yet (a new start prints a new one); how many."""
-        now = utcnow()
-        return await self._write(
-            login_codes.update()
-            .where(login_codes.c.used_at.is_(None))
-            .where(login_codes.c.expires_at > now)
-            .values(expires_at=now)
-        )
-
-    async def create_login_code(self, account_id: str, ttl: timedelta) -> str:
-        code = secrets.token_urlsafe(24)
-        await self._write(
-            login_codes.insert().values(
-                code_sha256=hash_secret(code), account_id=account_id, expires_at=utcnow() + ttl
-            )
-        )
-        return code
-
-    async def redeem_login_code(self, code: str) -> str | None:
-        """Mark a login code used and return its account id; None if unknown, used or expired."""
-        now = utcnow()
-        statement = (
-            login_codes.update()
-            .where(login_codes.c.code_sha256 == hash_secret(code))
-            .where(login_codes.c.used_at.is_(None))
-            .where(login_codes.c.expires_at > now)
-            .values(used_at=now)
-        )
-        if not await self._write(statement):
-            return None
-        row = await self._one(
-            sa.select(login_codes.c.account_id).where(
-                login_codes.c.code_sha256 == hash_secret(code)
-            )
-        )
-        return row["account_id"] if row else None
 
     # -- models and versions -----------------------------------------------------------------
     def _visible_models(self, account_id: str) -> sa.Select[Any]:
@@ -302,10 +208,7 @@ class Store(JobStore):
 
     def queue_prediction_insert(self, row: PredictionRecord) -> asyncio.Future[int]:
         """Queue the insert of a new prediction (and its model's run count) without waiting."""
-        return self.db.submit(
-            (_INSERT_PREDICTION, row),
-            (_COUNT_RUN, {"model_id_": row["model_id"]}),
-        )
+        return self.db.submit(*prediction_insert(row))
 
     async def delete_prediction(self, prediction_id: str, model_id: str) -> None:
         """Take back a prediction that was never accepted (its create failed half-way)."""
