@@ -27,6 +27,7 @@ from pier.store import Row, Store
 from pier.util import utcnow
 
 COG_VERSION = "0.16.12"  # the Cog contract Pier's runner implements, reported on versions
+VISIBILITIES = ("public", "private")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}/[a-z0-9][a-z0-9_.-]{0,127}$")
 # The built-in models run in Pier's own environment: their packages are Pier's `models` extra.
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
@@ -118,16 +119,25 @@ async def register(
     *,
     envs: EnvConfig | None = None,
     on_log: Callable[[str], None] = _ignore_log,
+    visibility: str | None = None,
 ) -> tuple[Row, Row, bool]:
     """Register a directory as a version of model `name`; returns (model, version, created).
 
     The version's environment is built (or reused) first, its build log going to `on_log` line
     by line; a failed build registers nothing. The version's archive is stored in `blobs`
     (again, if the file store lacks it). `envs` defaults to DATA_DIR/envs with default settings.
+    `visibility` ("public": every account may see and run it, or "private"), when given, is set
+    on the model even if the version already existed; otherwise a new model takes pier.yaml's
+    `visibility` (private by default) and an existing one keeps its own.
     """
     if not NAME_RE.match(name):
         raise ModelDirError(f"model name {name!r} must look like owner/name (lowercase)")
+    if visibility is not None:
+        checked_visibility(visibility, "visibility")
     model_dir = ModelDir.read(source)
+    new_visibility = checked_visibility(
+        model_dir.meta.get("visibility", "private"), "pier.yaml: visibility"
+    )
     try:
         serving = read_serving(model_dir.path, model_dir.environment)
     except ServingError as exc:
@@ -159,6 +169,9 @@ async def register(
             f"{model_dir.path} changed while it was being added; add it again"
         ) from exc
     if model is not None and existing is not None:
+        if visibility is not None and model["visibility"] != visibility:
+            await store.update_model(model["id"], visibility=visibility)
+            model["visibility"] = visibility
         return model, existing, False
     config = envs or EnvConfig(data_dir / "envs")
     try:
@@ -193,11 +206,11 @@ async def register(
         "cover_image": _cover(target, cover),
         "example_input": meta.get("example"),
     }
+    if visibility is not None:
+        fields["visibility"] = visibility
     if model is None:
-        visibility = meta.get("visibility", "private")
-        model = await store.create_model(
-            account["id"], owner, model_name, visibility=visibility, **fields
-        )
+        fields.setdefault("visibility", new_visibility)
+        model = await store.create_model(account["id"], owner, model_name, **fields)
     else:
         await store.update_model(model["id"], **fields)
         model.update(fields)
@@ -217,6 +230,12 @@ async def register(
     await store.add_version(version)
     model["latest_version_id"] = version_id
     return model, version, True
+
+
+def checked_visibility(value: object, what: str) -> str:
+    if value not in VISIBILITIES:
+        raise ModelDirError(f"{what} must be public or private, not {value!r}")
+    return str(value)
 
 
 def meta_path(meta: dict[str, Any], key: str) -> str | None:

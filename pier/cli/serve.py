@@ -27,6 +27,12 @@ DATABASE_HELP = (
     "Database: empty (SQLite in DATA_DIR), sqlite:///… or postgresql://… [PIER_DATABASE]."
 )
 
+VISIBILITY_HELP = (
+    "--public: every account can see and run the model; --private: only its owner. "
+    "Without either, a new model takes pier.yaml's visibility (private by default) and an "
+    "existing one keeps its own."
+)
+
 
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on [PIER_HOST].")] = None,
@@ -153,6 +159,7 @@ def models_add(
     data_dir: Annotated[Path | None, typer.Option(help="[PIER_DATA_DIR]")] = None,
     database: Annotated[str | None, typer.Option(help=DATABASE_HELP)] = None,
     files: Annotated[str | None, typer.Option(help=FILES_HELP)] = None,
+    public: Annotated[bool | None, typer.Option("--public/--private", help=VISIBILITY_HELP)] = None,
 ) -> None:
     """Register a model directory as a new version (a running server serves it at once)."""
     settings = Settings.load({"data_dir": data_dir, "database": database, "files": files})
@@ -177,6 +184,7 @@ def models_add(
                     name,
                     envs=EnvConfig.from_settings(settings),
                     on_log=on_log,
+                    visibility=None if public is None else ("public" if public else "private"),
                 )
             return version["id"], created
         finally:

@@ -33,8 +33,9 @@ async def test_405_names_the_allowed_methods(pier: Pier) -> None:
     assert response.headers["allow"] == "GET, QUERY"
     account = await pier.client.delete("/v1/account")
     assert account.status_code == 405 and account.headers["allow"] == "GET"
+    # a version of a model nobody can see is not found (one that exists: 405, Allow: GET)
     version = await pier.client.delete("/v1/models/a/b/versions/" + "0" * 64)
-    assert version.status_code == 405 and version.headers["allow"] == "GET"
+    assert version.status_code == 404
 
 
 async def test_a_client_that_leaves_while_sending_its_body_is_not_an_error(

@@ -103,7 +103,14 @@ async def get_version(
 
 
 @router.delete("/v1/models/{owner}/{name}/versions/{version_id}", include_in_schema=False)
-async def delete_version(owner: str, name: str, version_id: str) -> Response:
+async def delete_version(
+    owner: str, name: str, version_id: str, svc: ServicesDep, account: AccountDep
+) -> Response:
+    """Versions are immutable: 405 for a version one can see, 404 (as for any address that
+    does not exist) for a version of a model one cannot."""
+    model = await _model(svc, account, owner, name)
+    if await svc.store.get_version(model["id"], version_id) is None:
+        raise not_found(f"Version {version_id} of {owner}/{name}")
     raise ApiError(405, "Versions are immutable in Pier and cannot be deleted.")
 
 

@@ -1,0 +1,567 @@
+"""One account's objects are not found by another, on every route of the app.
+
+Account A (alice) makes one of everything: a private model with a model card and a cover, a
+public model, a prediction whose large data: URI input is stored as a file, an uploaded file.
+Account B (bob) then tries A's ids on every route the app has. Each route has an entry in CASES
+saying what B must get; a route without one fails `test_every_route_has_an_isolation_case`
+until somebody writes its case. Private models of others are 404, like an address that does not
+exist; admin routes are 404 to everyone else (pier/api/routes/admin.py). Public models are the
+one thing shared: B can see and run them, and B's predictions are B's alone.
+
+Two kinds of URL are credentials in themselves and are served to whoever holds them: public file
+links (/files/<token>/<name>) and prediction streams (/v1/streams/<id>/<token>); cover images
+(/covers/<model id>) are links of the same kind, and the model id in them is shown only to those
+who can see the model. For these the cases check that a guessed or mismatched token gets 404 and
+that nothing of A's ever reaches B.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import fastapi.routing
+import httpx
+import pytest
+
+from pier.api.app import create_app
+from pier.bootstrap import builtin_dirs
+from pier.registry import ModelDir, ModelDirError, register
+from pier.store import Row, Store
+from tests import conftest
+from tests.conftest import BUILTIN, Pier, model_dir
+
+
+@dataclass
+class World:
+    """What A made, and every answer B got (to check none of them carries A's data)."""
+
+    pier: Pier
+    alice: Row
+    a: dict[str, str]  # A's Authorization header
+    b: dict[str, str]  # B's
+    private_model: Row
+    private_version: str
+    public_version: str
+    prediction: dict[str, Any]  # A's, on the private model
+    upload: dict[str, Any]  # A's file from POST /v1/files
+    input_file: Row  # the file A's data: URI input was stored as
+    b_prediction: dict[str, Any]  # B's own, on A's public model
+    answers: list[httpx.Response] = field(default_factory=list)
+
+    async def as_b(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        headers = {**self.b, **kwargs.pop("headers", {})}
+        response = await self.pier.client.request(method, url, headers=headers, **kwargs)
+        self.answers.append(response)
+        assert response.status_code < 500, f"{method} {url}: {response.text}"
+        return response
+
+    async def as_a(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.pier.client.request(method, url, headers=self.a, **kwargs)
+
+    def secrets(self) -> dict[str, str]:
+        """Things of A's that B never sends, so that no answer to B may contain them."""
+        return {
+            "A's webhook secret": self.alice["webhook_secret"],
+            "A's private model id": self.private_model["id"],
+            "A's private model description": "alice-private-description",
+            "A's model card": "alice-private-card",
+            "A's prediction input": "alice-input-bytes",
+            "A's uploaded file content": "alice-upload-bytes",
+            "A's stream token": self.prediction["urls"]["stream"].rsplit("/", 1)[1],
+            "A's input file link": self.input_file["public_token"],
+        }
+
+
+Case = Callable[[World], Awaitable[None]]
+NOT_FOUND = 404
+
+
+def status(response: httpx.Response, expected: int) -> None:
+    assert response.status_code == expected, (
+        f"{response.request.method} {response.request.url}: {response.status_code} "
+        f"{response.text[:300]}"
+    )
+
+
+async def headers_for(pier: Pier, username: str) -> tuple[Row, dict[str, str]]:
+    account = await pier.services.store.create_account(username)
+    token = await pier.services.store.create_token(account["id"], "test")
+    return account, {"Authorization": f"Bearer {token}"}
+
+
+async def register_as(pier: Pier, account: Row, name: str, directory: Path, **kw: Any) -> Row:
+    svc = pier.services
+    _, version, _ = await register(
+        svc.store, svc.files.blobs, svc.settings.data_dir, account, directory, name, **kw
+    )
+    return version
+
+
+async def make_world(pier: Pier) -> World:
+    alice, a = await headers_for(pier, "alice")
+    _, b = await headers_for(pier, "bob")
+    private_dir = model_dir(pier.tmp, "input_path.py")
+    (private_dir / "README.md").write_text("# alice-private-card\n")
+    shutil.copy(BUILTIN / "image-filter" / "cover.png", private_dir / "cover.png")
+    (private_dir / "pier.yaml").write_text(
+        "description: alice-private-description\ncover_image: cover.png\n"
+    )
+    private = await register_as(pier, alice, "alice/private", private_dir)
+    public = await register_as(
+        pier, alice, "alice/shared", model_dir(pier.tmp, "input_file.py"), visibility="public"
+    )
+    private_model = await pier.services.store.get_model("alice", "private")
+    assert private_model is not None and private_model["visibility"] == "private"
+
+    content = b"alice-input-bytes " + b"." * 60_000  # stored as a file, not kept inline
+    data_uri = "data:text/plain;base64," + base64.b64encode(content).decode()
+    created = await pier.client.post(
+        "/v1/models/alice/private/predictions",
+        json={"input": {"image": data_uri}},
+        headers={**a, "Prefer": "wait=30"},
+    )
+    status(created, 201)
+    prediction = await wait_done(pier, a, created.json()["id"])
+    assert prediction["status"] == "succeeded", prediction
+    link = prediction["input"]["image"]
+    assert link.startswith(f"{pier.services.settings.base_url}/files/"), link
+    input_file = await pier.services.store.get_file_by_token(link.split("/")[-2])
+    assert input_file is not None
+
+    upload = await pier.client.post(
+        "/v1/files", files={"content": ("notes.txt", b"alice-upload-bytes")}, headers=a
+    )
+    status(upload, 201)
+
+    mine = await pier.client.post(
+        "/v1/models/alice/shared/predictions",
+        json={"input": {"data": "data:text/plain;base64," + base64.b64encode(b"bob").decode()}},
+        headers={**b, "Prefer": "wait=30"},
+    )
+    status(mine, 201)
+    b_prediction = await wait_done(pier, b, mine.json()["id"])
+    assert b_prediction["status"] == "succeeded" and b_prediction["output"] == "bob"
+    return World(
+        pier,
+        alice,
+        a,
+        b,
+        private_model,
+        private["id"],
+        public["id"],
+        prediction,
+        upload.json(),
+        input_file,
+        b_prediction,
+    )
+
+
+async def wait_done(pier: Pier, headers: dict[str, str], prediction_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while True:
+        response = await pier.client.get(f"/v1/predictions/{prediction_id}", headers=headers)
+        body: dict[str, Any] = response.json()
+        if body.get("status") in ("succeeded", "failed", "canceled"):
+            return body
+        assert time.monotonic() < deadline, f"prediction still {body.get('status')}: {body}"
+        await asyncio.sleep(0.02)
+
+
+# -- the cases: what B gets on each route ----------------------------------------------------
+
+
+async def create_by_version(w: World) -> None:
+    refs = [
+        w.private_version,
+        "alice/private",
+        f"alice/private:{w.private_version}",
+        f"alice/shared:{w.private_version}",  # A's private version under a public model's name
+    ]
+    for ref in refs:  # Replicate's answer for a version one may not use
+        response = await w.as_b("POST", "/v1/predictions", json={"version": ref, "input": {}})
+        status(response, 422)
+        assert response.json()["title"] == "Invalid version or not permitted"
+    tweak = await w.as_b(
+        "POST",
+        "/v1/predictions",
+        json={
+            "version": w.public_version,
+            "input": {"data": "data:,b"},
+            "tweaked_from": w.prediction["id"],
+        },
+    )
+    status(tweak, 422)  # another's prediction is not one of B's to tweak
+    assert "tweaked_from" in tweak.text
+
+
+async def create_by_model(w: World) -> None:
+    response = await w.as_b(
+        "POST", "/v1/models/alice/private/predictions", json={"input": {"image": "data:,x"}}
+    )
+    status(response, NOT_FOUND)
+
+
+async def get_prediction(w: World) -> None:
+    status(await w.as_b("GET", f"/v1/predictions/{w.prediction['id']}"), NOT_FOUND)
+
+
+async def cancel_prediction(w: World) -> None:
+    status(await w.as_b("POST", f"/v1/predictions/{w.prediction['id']}/cancel"), NOT_FOUND)
+
+
+async def list_predictions(w: World) -> None:
+    for query in ("", "?source=all", "?model=alice/private", "?status=succeeded"):
+        listed = await w.as_b("GET", "/v1/predictions" + query)
+        status(listed, 200)
+        ids = {p["id"] for p in listed.json()["results"]}
+        assert w.prediction["id"] not in ids
+        assert ids <= {w.b_prediction["id"]}
+
+
+async def list_models(w: World) -> None:
+    for query in ("", "?q=alice"):
+        listed = await w.as_b("GET", "/v1/models" + query)
+        status(listed, 200)
+        names = {f"{m['owner']}/{m['name']}" for m in listed.json()["results"]}
+        assert "alice/private" not in names and "alice/shared" in names
+
+
+async def search_models(w: World) -> None:
+    for text in (b"alice", b"private"):
+        found = await w.as_b(
+            "QUERY", "/v1/models", content=text, headers={"Content-Type": "text/plain"}
+        )
+        status(found, 200)
+        names = {f"{m['owner']}/{m['name']}" for m in found.json()["results"]}
+        assert "alice/private" not in names
+
+
+async def get_model(w: World) -> None:
+    status(await w.as_b("GET", "/v1/models/alice/private"), NOT_FOUND)
+
+
+async def get_readme(w: World) -> None:
+    status(await w.as_b("GET", "/v1/models/alice/private/readme"), NOT_FOUND)
+
+
+async def list_versions(w: World) -> None:
+    status(await w.as_b("GET", "/v1/models/alice/private/versions"), NOT_FOUND)
+
+
+async def get_version(w: World) -> None:
+    for name in ("private", "shared"):
+        url = f"/v1/models/alice/{name}/versions/{w.private_version}"
+        status(await w.as_b("GET", url), NOT_FOUND)
+
+
+async def delete_version(w: World) -> None:
+    url = f"/v1/models/alice/private/versions/{w.private_version}"
+    status(await w.as_b("DELETE", url), NOT_FOUND)
+
+
+async def push_version(w: World) -> None:
+    archive = {"content": b"not a model", "headers": {"Content-Type": "application/gzip"}}
+    status(await w.as_b("POST", "/v1/models/alice/private/versions", **archive), NOT_FOUND)
+    # a public model can be seen, so the answer may say whose it is
+    status(await w.as_b("POST", "/v1/models/alice/shared/versions", **archive), 403)
+
+
+async def cover(w: World) -> None:
+    # A link (like a file link): the model id in it is shown only to those who see the model.
+    status(await w.as_b("GET", "/covers/" + "a" * 26), NOT_FOUND)
+    mine = await w.as_a("GET", f"/covers/{w.private_model['id']}")
+    status(mine, 200)
+
+
+async def upload_file(w: World) -> None:
+    made = await w.as_b("POST", "/v1/files", files={"content": ("b.txt", b"bob-bytes")})
+    status(made, 201)
+    status(await w.as_a("GET", f"/v1/files/{made.json()['id']}"), NOT_FOUND)
+
+
+async def list_files(w: World) -> None:
+    listed = await w.as_b("GET", "/v1/files")
+    status(listed, 200)
+    ids = {f["id"] for f in listed.json()["results"]}
+    assert w.upload["id"] not in ids and w.input_file["id"] not in ids
+
+
+def each_file(suffix: str, method: str = "GET") -> Case:
+    async def case(w: World) -> None:
+        for file_id in (w.upload["id"], w.input_file["id"]):
+            status(await w.as_b(method, f"/v1/files/{file_id}{suffix}"), NOT_FOUND)
+
+    return case
+
+
+async def public_file(w: World) -> None:
+    # A link is its own credential; one that was never handed out is not found.
+    status(await w.as_b("GET", f"/files/{'x' * 32}/{w.input_file['name']}"), NOT_FOUND)
+
+
+def stream(prefix: str) -> Case:
+    async def case(w: World) -> None:
+        own_token = w.b_prediction["urls"]["stream"].rsplit("/", 1)[1]
+        for token in (own_token, "x" * 32):  # B's own token does not open A's stream
+            url = f"{prefix}/{w.prediction['id']}/{token}"
+            status(await w.as_b("GET", url), NOT_FOUND)
+
+    return case
+
+
+async def account(w: World) -> None:
+    me = await w.as_b("GET", "/v1/account")
+    status(me, 200)
+    assert me.json()["username"] == "bob"
+
+
+async def webhook_secret(w: World) -> None:
+    secret = await w.as_b("GET", "/v1/webhooks/default/secret")
+    status(secret, 200)
+    assert secret.json()["key"] != w.alice["webhook_secret"]
+
+
+async def login(w: World) -> None:
+    # Codes, not accounts, are what it takes; an unknown one gets nobody's token.
+    status(await w.as_b("POST", "/auth/login", json={"code": "not-a-code"}), 401)
+
+
+def admin_only(method: str, path: str) -> Case:
+    """What only the admin sees does not exist for anyone else."""
+
+    async def case(w: World) -> None:
+        url = path.replace("{username}", "alice")
+        body = {} if method in ("POST", "PUT", "PATCH", "DELETE") else None
+        status(await w.as_b(method, url, json=body), NOT_FOUND)
+
+    return case
+
+
+def shared(path: str, expected: int = 200) -> Case:
+    """A route with nobody's data: the same for every account."""
+
+    async def case(w: World) -> None:
+        status(await w.as_b("GET", path), expected)
+
+    return case
+
+
+async def playground_page(w: World) -> None:
+    # The page is the same shell for every address; its data comes from the API routes above.
+    page = await w.as_b("GET", "/models/alice/private")
+    status(page, 200)
+    assert page.content == (await w.as_b("GET", "/")).content
+
+
+CASES: dict[str, Case] = {
+    "POST /v1/predictions": create_by_version,
+    "POST /v1/models/{owner}/{name}/predictions": create_by_model,
+    "GET /v1/predictions/{prediction_id}": get_prediction,
+    "POST /v1/predictions/{prediction_id}/cancel": cancel_prediction,
+    "GET /v1/predictions": list_predictions,
+    "GET /v1/models": list_models,
+    "QUERY /v1/models": search_models,
+    "GET /v1/models/{owner}/{name}": get_model,
+    "GET /v1/models/{owner}/{name}/readme": get_readme,
+    "GET /v1/models/{owner}/{name}/versions": list_versions,
+    "GET /v1/models/{owner}/{name}/versions/{version_id}": get_version,
+    "DELETE /v1/models/{owner}/{name}/versions/{version_id}": delete_version,
+    "POST /v1/models/{owner}/{name}/versions": push_version,
+    "GET /covers/{model_id}": cover,
+    "POST /v1/files": upload_file,
+    "GET /v1/files": list_files,
+    "GET /v1/files/{file_id}": each_file(""),
+    "GET /v1/files/{file_id}/download": each_file("/download"),
+    "DELETE /v1/files/{file_id}": each_file("", "DELETE"),
+    "GET /files/{token}/{name}": public_file,
+    "GET /v1/streams/{prediction_id}/{token}": stream("/v1/streams"),
+    "GET /v1/files/streams/{prediction_id}/{token}": stream("/v1/files/streams"),
+    "GET /v1/account": account,
+    "GET /v1/hardware": shared("/v1/hardware"),
+    "GET /v1/webhooks/default/secret": webhook_secret,
+    "POST /auth/login": login,
+    "GET /v1/admin/cluster": admin_only("GET", "/v1/admin/cluster"),
+    "GET /metrics": admin_only("GET", "/metrics"),
+    "GET /openapi.json": shared("/openapi.json"),
+    "GET /": shared("/"),
+    "GET /static/{path:path}": shared("/static/app.css"),
+    "GET /{page:path}": playground_page,
+}
+
+
+def app_routes() -> set[str]:
+    """Every method and path the app answers, as "METHOD /path" (HEAD beside GET left out)."""
+    app = create_app(conftest.test_settings(Path("/nonexistent")))
+    # FastAPI 0.120 and later keep included routers nested; iter_route_contexts unfolds them.
+    unfold = getattr(fastapi.routing, "iter_route_contexts", iter)
+    found = set()
+    for route in unfold(app.routes):
+        methods = set(getattr(route, "methods", None) or ())
+        if "GET" in methods:
+            methods.discard("HEAD")
+        found |= {f"{method} {route.path}" for method in methods}
+    return found
+
+
+def test_every_route_has_an_isolation_case() -> None:
+    routes = app_routes()
+    missing = sorted(routes - CASES.keys())
+    assert not missing, (
+        "These routes have no cross-account case in tests/api/test_isolation.py CASES; add one "
+        "saying what another account gets (404 for anything of someone else's):\n  "
+        + "\n  ".join(missing)
+    )
+    stale = sorted(CASES.keys() - routes)
+    assert not stale, "CASES names routes the app no longer has: " + ", ".join(stale)
+
+
+async def a_view(w: World) -> dict[str, tuple[int, bytes]]:
+    """Everything A can read of its own, to compare before and after B's attempts."""
+    urls = [
+        f"/v1/predictions/{w.prediction['id']}",
+        "/v1/predictions?source=all",
+        "/v1/files",
+        f"/v1/files/{w.upload['id']}",
+        f"/v1/files/{w.upload['id']}/download",
+        f"/v1/files/{w.input_file['id']}",
+        f"/v1/files/{w.input_file['id']}/download",
+        "/v1/models/alice/private",
+        "/v1/models/alice/private/versions",
+        "/v1/models/alice/private/readme",
+        "/v1/models/alice/shared",
+        "/v1/models/alice/shared/versions",
+        "/v1/webhooks/default/secret",
+    ]
+    return {url: ((r := await w.as_a("GET", url)).status_code, r.content) for url in urls}
+
+
+async def test_another_account_finds_nothing_of_ones_own_on_any_route(pier: Pier) -> None:
+    world = await make_world(pier)
+    before = await a_view(world)
+    assert all(code == 200 for code, _ in before.values()), before
+    failures = []
+    for route in sorted(app_routes() & CASES.keys()):
+        try:
+            await CASES[route](world)
+        except AssertionError as exc:
+            failures.append(f"{route}: {exc}")
+    assert not failures, "\n".join(failures)
+    assert await a_view(world) == before  # nothing of A's changed
+    for answer in world.answers:
+        for what, secret in world.secrets().items():
+            assert secret not in answer.text, (
+                f"{answer.request.method} {answer.request.url} showed B {what}"
+            )
+
+
+async def test_a_public_model_is_run_by_anyone_and_each_run_is_the_runners(pier: Pier) -> None:
+    world = await make_world(pier)
+    as_b, as_a = world.as_b, world.as_a
+    status(await as_b("GET", "/v1/models/alice/shared"), 200)
+    versions = await as_b("GET", "/v1/models/alice/shared/versions")
+    assert [v["id"] for v in versions.json()["results"]] == [world.public_version]
+    one = f"/v1/models/alice/shared/versions/{world.public_version}"
+    status(await as_b("GET", one), 200)
+    refused = await as_b("DELETE", one)  # seen, so not 404: versions are immutable
+    assert refused.status_code == 405 and refused.headers["allow"] == "GET"
+
+    data = "data:text/plain;base64," + base64.b64encode(b"hi").decode()
+    runs = [world.b_prediction["id"]]
+    for ref in (world.public_version, f"alice/shared:{world.public_version}", "alice/shared"):
+        made = await as_b("POST", "/v1/predictions", json={"version": ref, "input": {"data": data}})
+        status(made, 201)
+        runs.append(made.json()["id"])
+    for prediction_id in runs:
+        done = await wait_done(pier, world.b, prediction_id)
+        assert done["status"] == "succeeded" and done["output"] in ("hi", "bob")
+        status(await as_a("GET", f"/v1/predictions/{prediction_id}"), NOT_FOUND)
+        status(await as_a("POST", f"/v1/predictions/{prediction_id}/cancel"), NOT_FOUND)
+    listed = await as_b("GET", "/v1/predictions")
+    assert {p["id"] for p in listed.json()["results"]} == set(runs)
+    theirs = await as_a("GET", "/v1/predictions?source=all")
+    assert not {p["id"] for p in theirs.json()["results"]} & set(runs)
+    rows = [await pier.services.store.get_prediction(pid) for pid in runs]
+    bob = await pier.services.store.get_account_by_username("bob")
+    assert bob is not None and all(row and row["account_id"] == bob["id"] for row in rows)
+
+    # A's file, named by its API URL, is not B's to feed a model; a link A handed out is.
+    api_url = f"{pier.services.settings.base_url}/v1/files/{world.upload['id']}"
+    stolen = await as_b(
+        "POST",
+        "/v1/predictions",
+        json={"version": world.public_version, "input": {"data": api_url}},
+    )
+    status(stolen, 201)
+    failed = await wait_done(pier, world.b, stolen.json()["id"])
+    assert failed["status"] == "failed" and "not found" in failed["error"]
+    assert "alice-upload-bytes" not in str(failed)
+
+
+def test_every_built_in_model_is_public() -> None:
+    for directory in builtin_dirs():
+        meta = ModelDir.read(directory).meta
+        assert meta.get("visibility") == "public", f"{directory.name}/pier.yaml: visibility"
+
+
+async def test_a_built_in_model_is_run_by_any_account(pier: Pier) -> None:
+    await pier.add_builtin("echo")
+    _, b = await headers_for(pier, "bob")
+    listed = await pier.client.get("/v1/models", headers=b)
+    assert [m["name"] for m in listed.json()["results"]] == ["echo"]
+    made = await pier.client.post(
+        "/v1/models/pier/echo/predictions", json={"input": {"text": "hi"}}, headers=b
+    )
+    assert made.status_code == 201
+    assert (await wait_done(pier, b, made.json()["id"]))["status"] == "succeeded"
+
+
+def pier_cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pier.cli.main", *args, "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PIER_ADMIN_TOKEN": "", "PIER_DATABASE": ""},
+    )
+
+
+async def test_models_add_public_shares_a_model_and_private_takes_it_back(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    directory = model_dir(tmp_path, "hello_world.py")
+
+    async def visibility() -> str:
+        store = await Store.open(f"sqlite:///{data_dir / 'pier.db'}")
+        try:
+            model = await store.get_model("admin", "tool")
+            assert model is not None
+            return str(model["visibility"])
+        finally:
+            await store.close()
+
+    added = pier_cli("models", "add", str(directory), "--name", "admin/tool", data_dir=data_dir)
+    assert added.returncode == 0, added.stderr
+    assert await visibility() == "private"  # the default
+    shared = ["models", "add", str(directory), "--name", "admin/tool", "--public"]
+    again = pier_cli(*shared, data_dir=data_dir)
+    assert again.returncode == 0 and "already registered" in again.stdout, again.stderr
+    assert await visibility() == "public"
+    hidden = pier_cli(*shared[:-1], "--private", data_dir=data_dir)
+    assert hidden.returncode == 0, hidden.stderr
+    assert await visibility() == "private"
+
+
+async def test_a_visibility_other_than_public_or_private_is_refused(pier: Pier) -> None:
+    directory = model_dir(pier.tmp, "hello_world.py")
+    (directory / "pier.yaml").write_text("visibility: everyone\n")
+    with pytest.raises(ModelDirError, match="public or private"):
+        await pier.add_model("test/odd", directory)
