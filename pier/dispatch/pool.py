@@ -21,7 +21,7 @@ from pier.dispatch.weights import weights_env
 from pier.envs import Env, EnvConfig, EnvError, for_version
 from pier.files import FileError, scratch_dir
 from pier.jobs import Phase, Status
-from pier.queue import USER_LANE, Claim, QueueUnavailable
+from pier.queue import BACKGROUND_LANE, PEOPLE_LANES, Claim, QueueUnavailable
 from pier.runner.errors import SetupFailed
 from pier.runner.worker import PredictionEvents, PredictionRequest, PredictionResult, Worker
 from pier.serving import Batch, Serving, ServingError, read_serving
@@ -515,7 +515,7 @@ class VersionPool:
         request, sink = prepared
         started = time.monotonic()
         watcher = None
-        if (live.row.get("lane") or USER_LANE) != USER_LANE:
+        if live.row.get("lane") == BACKGROUND_LANE:
             watcher = asyncio.create_task(self._give_way(worker, live))
         try:
             result = await worker.predict(
@@ -544,7 +544,7 @@ class VersionPool:
         while True:
             await asyncio.sleep(GIVE_WAY_CHECK)
             try:
-                waiting = await self.queue.depth(self.key, USER_LANE)
+                waiting = sum([await self.queue.depth(self.key, lane) for lane in PEOPLE_LANES])
             except QueueUnavailable:
                 continue
             if waiting and not live.status.terminal and not live.cancel_requested:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pier.jobs import PredictionRecord, Status
+from pier.queue import USER_LANE
 from pier.store import Row
 from pier.stream.events import new_stream_token
 from pier.util import new_id, utcnow
@@ -21,11 +22,13 @@ def new_prediction(
     webhook: str | None = None,
     webhook_events_filter: list[str] | None = None,
     tweaked_from: str | None = None,
-    lane: int = 0,
+    lane: int = USER_LANE,
     context: dict[str, str] | None = None,
+    prediction_id: str | None = None,
 ) -> PredictionRecord:
+    """`prediction_id`: an id chosen before (an idempotent create reserves it first)."""
     return {
-        "id": new_id(),
+        "id": prediction_id or new_id(),
         "account_id": account_id,
         "model_id": model["id"],
         "model": f"{model['owner']}/{model['name']}",

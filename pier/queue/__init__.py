@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from pier.queue.base import (
     BACKGROUND_LANE,
+    HIGH_LANE,
     LANES,
+    LOW_LANE,
+    PEOPLE_LANES,
+    PRIORITIES,
     USER_LANE,
     Claim,
     JobQueue,
     QueueUnavailable,
+    lane_for,
 )
 from pier.queue.feed import Feed, open_feed
 from pier.queue.inproc import InProcessQueue
@@ -34,7 +39,11 @@ def open_queue(url: str, reclaim_after: float = 60.0) -> JobQueue:
 
 __all__ = [
     "BACKGROUND_LANE",
+    "HIGH_LANE",
     "LANES",
+    "LOW_LANE",
+    "PEOPLE_LANES",
+    "PRIORITIES",
     "USER_LANE",
     "Claim",
     "Feed",
@@ -42,5 +51,6 @@ __all__ = [
     "JobQueue",
     "QueueUnavailable",
     "open_feed",
+    "lane_for",
     "open_queue",
 ]

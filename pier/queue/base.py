@@ -2,10 +2,11 @@
 model version); a *job id* is the id of the job's record in the store.
 
 Each pool's line has *lanes*, numbered from 0: a claim takes the oldest job of the lowest lane
-that has one, so jobs in a higher lane wait until the lower lanes are empty. Lane 0 is for
-people; `BACKGROUND_LANE` for work nobody waits on (the examples made at first start). A
-job's position counts every job that will be claimed before it: those ahead in its own lane and
-all those in lower lanes.
+that has one, so jobs in a higher lane wait until the lower lanes are empty. People's jobs wait
+in one of three lanes, by the priority the operator gave their account or token (`PRIORITIES`:
+high, normal, low); `BACKGROUND_LANE`, last, is for work nobody waits on (the examples made at
+first start). A job's position counts every job that will be claimed before it: those ahead in
+its own lane and all those in lower lanes.
 """
 
 from __future__ import annotations
@@ -14,15 +15,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-USER_LANE = 0
-BACKGROUND_LANE = 1
-LANES = (USER_LANE, BACKGROUND_LANE)  # every lane a queue serves, the most urgent first
+HIGH_LANE = 0
+USER_LANE = 1  # a person's job at normal priority
+LOW_LANE = 2
+BACKGROUND_LANE = 3
+LANES = (HIGH_LANE, USER_LANE, LOW_LANE, BACKGROUND_LANE)  # every lane, the most urgent first
+PEOPLE_LANES = (HIGH_LANE, USER_LANE, LOW_LANE)  # the lanes somebody waits on
+# The priorities an operator can give an account or a token, and the lane each one means.
+PRIORITIES = {"high": HIGH_LANE, "normal": USER_LANE, "low": LOW_LANE}
 
 
 def check_lane(lane: int) -> int:
     if lane not in LANES:
         raise ValueError(f"unknown queue lane {lane!r}; lanes are {LANES}")
     return lane
+
+
+def lane_for(priority: str | None) -> int:
+    """The lane of a priority name; None (or a name no longer known) is normal priority."""
+    return PRIORITIES.get(priority or "normal", USER_LANE)
 
 
 class QueueUnavailable(Exception):
@@ -34,7 +45,7 @@ class Claim:
     pool: str
     job_id: str
     receipt: str  # what `ack` needs to retire this delivery (a stream entry id, or the job id)
-    lane: int = 0
+    lane: int = USER_LANE
 
 
 class JobQueue(Protocol):

@@ -1,7 +1,8 @@
 """Every Redis key and name Pier uses, in one place (all under the `pier:` prefix).
 
-pier:jobs:{pool}      a stream per pool for lane 0; each entry holds one field, `job` = the job id
-pier:jobs:{pool}:{n}  the stream of lane n (n > 0) of a pool
+pier:jobs:{pool}      a stream per pool for lane 0 (high priority); each entry holds one field,
+                      `job` = the job id
+pier:jobs:{pool}:{n}  the stream of lane n (n > 0) of a pool (pier.queue.base.LANES)
 pier:job-entries      a hash: job id -> "{pool} {lane} {entry id}" while the job is queued or
                       claimed (entries written before lanes existed read "{pool} {entry id}")
 GROUP                 the consumer group every worker reads its pools' streams with

@@ -22,7 +22,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
 from pier.queue import keys
-from pier.queue.base import LANES, USER_LANE, Claim, QueueUnavailable, check_lane
+from pier.queue.base import HIGH_LANE, LANES, USER_LANE, Claim, QueueUnavailable, check_lane
 
 MAX_BLOCK = 10.0  # seconds one XREADGROUP blocks; a longer claim reads again
 READ_TIMEOUT = MAX_BLOCK + 5.0  # seconds the client waits for any reply
@@ -187,7 +187,8 @@ class RedisQueue:
         if not found:
             return None
         parts = found.split(" ")
-        return (int(parts[1]) if len(parts) > 2 else USER_LANE), parts[-1]
+        # An entry written before lanes existed is in the pool's first stream.
+        return (int(parts[1]) if len(parts) > 2 else HIGH_LANE), parts[-1]
 
     async def ack(self, claim: Claim) -> None:
         stream = keys.stream(claim.pool, claim.lane)

@@ -25,6 +25,8 @@ accounts = sa.Table(
     # are mailed to it. `is_admin`: may see the cluster, set prices and add credit.
     sa.Column("email", sa.String(320), nullable=True),
     sa.Column("is_admin", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The queue priority of its predictions: high, normal or low (pier.queue.PRIORITIES).
+    sa.Column("priority", sa.String(8), nullable=False, server_default="normal"),
 )
 
 tokens = sa.Table(
@@ -47,6 +49,8 @@ tokens = sa.Table(
     sa.Column("expires_at", UTC_TS, nullable=True),
     sa.Column("revoked_at", UTC_TS, nullable=True),
     sa.Column("last_used_at", UTC_TS, nullable=True),  # written at most once a minute
+    # A queue priority for this token's predictions instead of its account's; NULL: the account's.
+    sa.Column("priority", sa.String(8), nullable=True),
     sa.Index("ix_tokens_account", "account_id", "created_at"),
 )
 
@@ -126,16 +130,18 @@ predictions = sa.Table(
     sa.Column("worker_id", sa.String(64), nullable=True),
     sa.Column("lease_expires_at", UTC_TS, nullable=True),
     sa.Column("cancel_requested_at", UTC_TS, nullable=True),
-    # The prediction this one was tweaked from (same account), and the queue lane it waits in:
-    # 0 for people, higher for background work such as the first-start examples.
+    # The prediction this one was tweaked from (same account), and the queue lane it waits in
+    # (pier.queue.LANES): 0 to 2 for people by priority, 3 for background work such as the
+    # first-start examples.
     sa.Column("tweaked_from", sa.String(32), nullable=True),
-    sa.Column("lane", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("lane", sa.Integer, nullable=False, server_default="1"),
     # The request's `context` (string keys and values), handed to the model's current_scope().
     sa.Column("context", sa.JSON(none_as_null=True), nullable=True),
     sa.Index("ix_predictions_account_created", "account_id", "created_at", "id"),
     sa.Index("ix_predictions_account_source", "account_id", "source", "created_at"),
     sa.Index("ix_predictions_status_lease", "status", "lease_expires_at"),
     sa.Index("ix_predictions_status", "status"),
+    sa.Index("ix_predictions_account_status", "account_id", "status"),
 )
 
 files = sa.Table(
@@ -307,4 +313,18 @@ alerts_sent = sa.Table(
     sa.Column("kind", sa.String(32), primary_key=True),  # first_dollar, limit_50, low_balance…
     sa.Column("period", sa.String(64), primary_key=True),  # see pier/billing/alerts.py
     sa.Column("sent_at", UTC_TS, nullable=False),
+)
+
+# Idempotency-Key of creates: the first request with a key (per account) reserves it with the id
+# its prediction gets; a retry with the same key and the same request gets that prediction back.
+# `request_sha256` tells a retry from a different request reusing the key. Kept 24 hours.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("request_sha256", sa.String(64), nullable=False),
+    sa.Column("prediction_id", sa.String(32), nullable=False),
+    sa.Column("created_at", UTC_TS, nullable=False),
+    sa.Index("ix_idempotency_keys_created", "created_at"),
 )

@@ -1,11 +1,12 @@
-"""Queue lanes: a person's job is claimed before background jobs queued earlier, and the position
-each job is told counts every job that will really be claimed before it (both queues)."""
+"""Queue lanes: a person's job is claimed before background jobs queued earlier, a higher priority
+before a lower one, and the position each job is told counts every job that will really be
+claimed before it (both queues)."""
 
 from __future__ import annotations
 
 import pytest
 
-from pier.queue import BACKGROUND_LANE, USER_LANE, JobQueue
+from pier.queue import BACKGROUND_LANE, HIGH_LANE, LOW_LANE, USER_LANE, JobQueue
 
 
 async def drain(queue: JobQueue, pool: str) -> list[str]:
@@ -58,3 +59,26 @@ async def test_a_claimed_background_job_is_acknowledged_in_its_lane(queue: JobQu
 async def test_an_unknown_lane_is_refused(queue: JobQueue) -> None:
     with pytest.raises(ValueError, match="lane"):
         await queue.put("O", "x", 7)
+
+
+async def test_priority_lanes_go_in_order_and_positions_count_every_lane_ahead(
+    queue: JobQueue,
+) -> None:
+    await queue.put("P", "bg", BACKGROUND_LANE)
+    await queue.put("P", "low1", LOW_LANE)
+    await queue.put("P", "normal1", USER_LANE)
+    await queue.put("P", "low2", LOW_LANE)
+    await queue.put("P", "high1", HIGH_LANE)
+    await queue.put("P", "normal2", USER_LANE)
+    await queue.put("P", "high2", HIGH_LANE)
+    order = ["high1", "high2", "normal1", "normal2", "low1", "low2", "bg"]
+    assert [await queue.position("P", job) for job in order] == list(range(7))
+    assert await queue.depth("P", HIGH_LANE) == 2 and await queue.depth("P") == 7
+    first = await queue.claim(["P"], "w", 0)
+    assert first is not None and first.job_id == "high1" and first.lane == HIGH_LANE
+    await queue.ack(first)
+    # A late high-priority job still goes before every normal and low one.
+    await queue.put("P", "high3", HIGH_LANE)
+    assert await queue.position("P", "high3") == 1
+    assert await queue.position("P", "low1") == 4
+    assert await drain(queue, "P") == ["high2", "high3", *order[2:]]
