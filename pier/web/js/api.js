@@ -138,6 +138,18 @@ export const api = {
     }),
   cancel: (id) => request(`/v1/predictions/${enc(id)}/cancel`, { method: "POST" }),
   cluster: (opts) => request("/v1/admin/cluster", opts),
+  hardware: (opts) => request("/v1/hardware", opts),
+  billing: (opts) => request("/v1/billing", opts),
+  updateBilling: (changes) => request("/v1/billing", { method: "PATCH", body: changes }),
+  ledger: (url, opts) => request(url || "/v1/billing/ledger", opts),
+  usage: (days, opts) => request(`/v1/billing/usage?days=${days}`, opts),
+  estimate: (ref, opts) => request(`/v1/billing/estimate?version=${enc(ref)}`, opts),
+  prices: (opts) => request("/v1/admin/prices", opts),
+  setPrice: (price) => request("/v1/admin/prices", { method: "PUT", body: price }),
+  removePrice: (key) => request("/v1/admin/prices", { method: "DELETE", body: key }),
+  accountsBilling: (opts) => request("/v1/admin/billing", opts),
+  addCredit: (username, amount, memo) =>
+    request(`/v1/admin/accounts/${enc(username)}/credit`, { method: "POST", body: { amount_usd: amount, memo } }),
 };
 
 /** The bytes of one of the account's files (`/v1/files/{id}/download` needs the token). */
@@ -147,6 +159,16 @@ export async function fileBlob(id, { signal } = {}) {
     signal,
   });
   if (!response.ok) throw new ApiError(response.status, null, "Could not load the file");
+  return response.blob();
+}
+
+/** The account's ledger as a CSV file, fetched with the token (the playground has no cookie). */
+export async function ledgerCsv({ signal } = {}) {
+  const response = await fetch("/v1/billing/ledger.csv", {
+    headers: session.token ? { Authorization: `Bearer ${session.token}` } : {},
+    signal,
+  });
+  if (!response.ok) throw new ApiError(response.status, await parseBody(response), "Could not download the ledger");
   return response.blob();
 }
 

@@ -46,9 +46,10 @@ function fieldBlock(field, onChange) {
 
 /**
  * Build the form. `onRun(input)` is called with the checked input object;
- * `onChange()` after any edit (the API tab uses it to refresh its code).
+ * `onChange()` after any edit (the API tab uses it to refresh its code); `actionsNote`, an
+ * element shown beside Run (the cost estimate).
  */
-export function buildForm(fields, { onRun, onChange = () => {}, runLabel = "Run" }) {
+export function buildForm(fields, { onRun, onChange = () => {}, runLabel = "Run", actionsNote = null }) {
   let attempted = false;
   // Fields are re-checked as the user types, so a message appears while they are still in the
   // field (not on blur, which would shift the Run button under a moving pointer). Before the
@@ -82,6 +83,7 @@ export function buildForm(fields, { onRun, onChange = () => {}, runLabel = "Run"
     h(
       "div.form-actions",
       resetButton,
+      actionsNote,
       h("span.kbd-hint.muted", { "aria-hidden": "true" }, h("kbd", navigator.platform.includes("Mac") ? "⌘" : "Ctrl"), "+", h("kbd", "Enter")),
       runButton,
     ),

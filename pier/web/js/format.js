@@ -1,5 +1,7 @@
 // Formatting of times, durations and counts for display.
 
+import { toMicros, usdText } from "./money.js";
+
 export function parseTime(value) {
   if (!value) return null;
   const t = Date.parse(value);
@@ -112,10 +114,8 @@ export function totalTime(p, now = Date.now()) {
   return Math.max(0, ((end ?? now) - start) / 1000);
 }
 
-/** "$0.0042" from `metrics.cost_usd`, or null when the prediction has no cost. */
+/** "$0.0042" from `metrics.cost_usd` (a decimal string of dollars), or null when it has none. */
 export function cost(p) {
-  const usd = p && p.metrics && p.metrics.cost_usd;
-  if (typeof usd !== "number") return null;
-  if (usd === 0) return "$0";
-  return usd < 0.01 ? `$${usd.toPrecision(2)}` : `$${usd.toFixed(2)}`;
+  const micros = toMicros(p && p.metrics && p.metrics.cost_usd);
+  return micros === null ? null : usdText(micros);
 }

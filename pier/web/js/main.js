@@ -4,6 +4,7 @@ import { api, session, setUnauthorizedHandler } from "./api.js";
 import { copyText, h, icon, mount } from "./dom.js";
 import { navigate, route, startRouter } from "./router.js";
 import * as admin from "./pages/admin.js";
+import * as billing from "./pages/billing.js";
 import * as compare from "./pages/compare.js";
 import * as gallery from "./pages/gallery.js";
 import * as history from "./pages/history.js";
@@ -22,6 +23,7 @@ route(/^\/predictions\/(?<id>[^/]+)$/, prediction.render);
 route(/^\/p\/(?<id>[^/]+)$/, prediction.render); // Replicate's short prediction links
 route(/^\/compare$/, compare.render);
 route(/^\/admin$/, admin.render);
+route(/^\/billing$/, billing.render);
 
 setUnauthorizedHandler(() => {
   if (!session.token) return;
@@ -64,6 +66,7 @@ function accountMenu() {
       icon("copy"),
       h("span.label", "Copy API token"),
     ),
+    h("a.btn.small.wide", { href: "/billing" }, h("span.label", "Billing")),
     admin.isAdmin(session.username) ? h("a.btn.small.wide", { href: "/admin" }, h("span.label", "Cluster")) : null,
     h(
       "button.btn.small.wide",

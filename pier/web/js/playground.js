@@ -3,6 +3,7 @@
 
 import { api } from "./api.js";
 import { h, icon } from "./dom.js";
+import { estimateNote } from "./estimate.js";
 import { buildForm } from "./form.js";
 import { renderOutput } from "./output.js";
 import { setQuery } from "./router.js";
@@ -53,7 +54,8 @@ export function playground({ model, version, signal, tweak, initialInput, predic
   let runController = null;
   signal.addEventListener("abort", () => runController && runController.abort());
 
-  const form = buildForm(fields, { onRun: run, onChange });
+  const estimate = estimateNote(`${model.owner}/${model.name}:${version.id}`, { signal });
+  const form = buildForm(fields, { onRun: run, onChange, actionsNote: estimate.element });
   if (initialInput) form.fill(initialInput);
   const main = mainTextField(fields);
   const promptField = main ? main.name : null;
@@ -84,7 +86,10 @@ export function playground({ model, version, signal, tweak, initialInput, predic
       shape,
       signal: runController.signal,
       onUpdate: notePrompt,
-      onSettled: (p) => onCreated(p, true),
+      onSettled: (p) => {
+        estimate.refresh();
+        onCreated(p, true);
+      },
     });
     outputPane.replaceChildren(...(label ? [label, view.element] : [view.element]));
   }

@@ -4,7 +4,7 @@
 
 import { api, sameOrigin } from "./api.js";
 import { announce, h, icon } from "./dom.js";
-import { TIMING, duration, timings, totalTime } from "./format.js";
+import { TIMING, cost, duration, timings, totalTime } from "./format.js";
 import { renderOutput } from "./output.js";
 import { isTerminal } from "./status.js";
 import { phaseOf, progressOf, secondsBetween, watchPrediction } from "./watch.js";
@@ -253,8 +253,11 @@ export function runView(prediction, { shape, signal, showLink = true, showMetric
   function renderMetrics(p) {
     const t = timings(p);
     const rows = TIMING.filter(({ key }) => typeof t[key] === "number");
-    metrics.replaceChildren(...rows.flatMap(({ key, label, help }) => [h("dt", { title: help }, label), h("dd", { dataset: { timing: key } }, duration(t[key]))]));
-    metrics.hidden = !rows.length;
+    const items = rows.flatMap(({ key, label, help }) => [h("dt", { title: help }, label), h("dd", { dataset: { timing: key } }, duration(t[key]))]);
+    const price = cost(p);
+    if (price) items.push(h("dt", { title: "what this prediction was charged" }, "Cost"), h("dd", { dataset: { cost: "" } }, price));
+    metrics.replaceChildren(...items);
+    metrics.hidden = !items.length;
   }
 
   async function cancel() {

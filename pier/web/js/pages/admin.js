@@ -1,7 +1,8 @@
 // The operator page (admin only): every API process and worker as its last
 // heartbeat described it, and the predictions waiting per model version,
-// read from GET /v1/admin/cluster every few seconds.
+// read from GET /v1/admin/cluster every few seconds; below them, prices and credit.
 
+import { billingAdmin } from "../adminbilling.js";
 import { api } from "../api.js";
 import { h, mount } from "../dom.js";
 import { dateTime, duration, parseTime, shortId } from "../format.js";
@@ -208,7 +209,7 @@ export async function render({ view, signal, setTitle }) {
     if (!signal.aborted) setTimeout(refresh, REFRESH_MS);
   }
 
-  mount(view, h("div.page-head", h("div", h("h1", "Cluster"), updated)), problem, body);
+  mount(view, h("div.page-head", h("div", h("h1", "Cluster"), updated)), problem, body, billingAdmin({ signal }));
   draw();
   setTimeout(refresh, REFRESH_MS);
 }

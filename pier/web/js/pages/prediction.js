@@ -4,7 +4,7 @@
 import { api } from "../api.js";
 import { codeTab } from "../codetab.js";
 import { copyText, h, icon, mount } from "../dom.js";
-import { TIMING, ago, dateTime, duration, shortId, timings } from "../format.js";
+import { TIMING, ago, cost, dateTime, duration, shortId, timings } from "../format.js";
 import { isFileUrl, mediaKind } from "../media.js";
 import { ownFileId, ownFileView } from "../ownfiles.js";
 import { tweakInput } from "../playground.js";
@@ -70,7 +70,10 @@ function timing(p) {
   for (const { key, label, metric, help } of TIMING) {
     rows.push([h("dt", { title: help }, label, h("code.muted.metric-name", metric)), h("dd", { dataset: { timing: key } }, t[key] === null ? "—" : duration(t[key]))]);
   }
-  const known = new Set(TIMING.map((x) => x.metric));
+  // What the run was charged, beside the times it was charged for.
+  const price = cost(p);
+  if (price) rows.push([h("dt", { title: "what this prediction was charged" }, "Cost", h("code.muted.metric-name", "cost_usd")), h("dd", { dataset: { cost: "" } }, price)]);
+  const known = new Set([...TIMING.map((x) => x.metric), "cost_usd"]);
   for (const [k, v] of Object.entries(m).filter(([k]) => !known.has(k))) {
     const number = (n) => (Number.isInteger(n) ? String(n) : String(Number(n.toPrecision(6))));
     const text = typeof v === "number" ? number(v) : Array.isArray(v) ? v.join(", ") : JSON.stringify(v);
