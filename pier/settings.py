@@ -27,6 +27,7 @@ class Setting:
 
 
 MB = 1024 * 1024
+SMTP_TLS = ("none", "starttls", "tls")  # the values smtp_tls may take
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("host", str, "127.0.0.1", "Address the HTTP server listens on."),
@@ -186,6 +187,29 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds an idle kept-alive connection stays open between requests.",
     ),
     Setting("log_level", str, "info", "Server log level (debug, info, warning, error)."),
+    Setting(
+        "smtp_host",
+        str,
+        "",
+        "Mail server that billing alerts are sent through. Empty: no alert e-mail (webhook "
+        "alerts still go out).",
+    ),
+    Setting(
+        "smtp_port",
+        int,
+        0,
+        "Port of the mail server. 0: the usual one for smtp_tls (25 none, 587 starttls, 465 tls).",
+    ),
+    Setting("smtp_user", str, "", "User name to log in to the mail server. Empty: no login."),
+    Setting("smtp_password", str, "", "Password to log in to the mail server."),
+    Setting(
+        "smtp_tls",
+        str,
+        "starttls",
+        "How mail to the mail server is encrypted: starttls (plain connection upgraded with "
+        "STARTTLS, which is then required), tls (TLS from the first byte) or none.",
+    ),
+    Setting("mail_from", str, "pier@localhost", "Sender address of alert e-mail."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -241,6 +265,16 @@ class Settings:
     header_timeout: float = 15.0
     keepalive_timeout: float = 5.0
     log_level: str = "info"
+    smtp_host: str = ""
+    smtp_port: int = 0
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_tls: str = "starttls"
+    mail_from: str = "pier@localhost"
+
+    def __post_init__(self) -> None:
+        if self.smtp_tls not in SMTP_TLS:
+            raise ValueError(f"smtp_tls must be none, starttls or tls, not {self.smtp_tls!r}")
 
     @classmethod
     def load(
