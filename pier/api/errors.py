@@ -14,6 +14,8 @@ from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pier.billing.ledger import InsufficientCredit
+from pier.billing.money import usd
 from pier.blobs import BlobsUnavailable
 from pier.queue import QueueUnavailable
 from pier.store import StoreUnavailable
@@ -78,6 +80,11 @@ def problem(
 
 def not_found(what: str) -> ApiError:
     return ApiError(404, f"{what} was not found.")
+
+
+def insufficient_credit(exc: InsufficientCredit) -> ApiError:
+    """402: what the account has available and what the request needed, in dollars."""
+    return ApiError(402, exc.reason, available_usd=usd(exc.available), needed_usd=usd(exc.needed))
 
 
 # Every method some route of Pier answers to.

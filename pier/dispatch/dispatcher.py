@@ -23,9 +23,12 @@ import secrets
 import socket
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
+from pier.billing.ledger import Hold, InsufficientCredit
+from pier.billing.money import usd
+from pier.billing.service import Billing
 from pier.dispatch.estimate import Report, wait_estimate
 from pier.dispatch.gpus import GpuPlacer
 from pier.dispatch.keeper import Keeper
@@ -39,7 +42,7 @@ from pier.settings import Settings
 from pier.store import Row, Store
 from pier.store.cache import LRU
 from pier.store.engine import StoreUnavailable
-from pier.store.store import CACHE_ENTRIES
+from pier.store.store import CACHE_ENTRIES, prediction_insert
 from pier.util import utcnow
 
 log = logging.getLogger(__name__)
@@ -85,6 +88,7 @@ class Dispatcher:
         # The `completed` webhook of a prediction that ends, written with its final state.
         self.completed_webhook: Callable[[PredictionRecord], Row | None] = lambda row: None
         self.keeper = Keeper(self)
+        self.billing = Billing(settings, store, settings.gpu_hardware if gpus else "cpu")
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._run_times: LRU[str, tuple[float, float | None]] = LRU(CACHE_ENTRIES)
         self._flusher: asyncio.Task[None] | None = None
@@ -156,10 +160,13 @@ class Dispatcher:
         """End a prediction that is only in the store, with its `completed` webhook."""
         row.update(fields)  # type: ignore[typeddict-item]
         await self.store.finish_prediction(row["id"], fields, [], self.completed_webhook(row))
+        await self.billing.settle(row["id"])
         await self.feed.publish("done", row["id"])
 
     # -- accepting ---------------------------------------------------------------------------
-    async def submit(self, row: PredictionRecord, version: Row) -> Live | None:
+    async def submit(
+        self, row: PredictionRecord, version: Row, hold: Hold | None = None
+    ) -> Live | None:
         """Record a new job and queue it; returns once the record is durable.
 
         In process, the job is queued while its insert commits (every later write of it is
@@ -168,8 +175,17 @@ class Dispatcher:
         record comes first (workers elsewhere read it), and if the queue cannot take the job the
         record is taken back: nothing is accepted half-way. Returns the live job when this
         process keeps it; with a shared queue, whoever claims it does.
+
+        A job with a credit `hold` is recorded in the same transaction as its hold, before it is
+        queued: it raises InsufficientCredit, having recorded nothing, when the account cannot
+        pay.
         """
-        written = self.store.queue_prediction_insert(row)
+        if hold is not None:
+            await self.billing.record_with_hold(hold, prediction_insert(row))
+            written: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+            written.set_result(1)
+        else:
+            written = self.store.queue_prediction_insert(row)
         if self.queue.record_first:
             await written
             try:
@@ -180,6 +196,8 @@ class Dispatcher:
             self.pool_for(version)
             return None
         live = Live(row=row, version=version, recorded=written)
+        if hold is not None:
+            live.price, live.held = await self.billing.price(row["model_id"]), hold.amount
         await self._enqueue(live)
         try:
             await written
@@ -234,6 +252,9 @@ class Dispatcher:
             return None
         row.update({"worker_id": self.process_id, "lease_expires_at": now + self.lease})
         live = Live(row=row, version=version)
+        paid = await self.billing.running_price(job_id, row["model_id"])
+        if paid is not None:
+            live.price, live.held = paid
         live.logs = LogTail(self.settings.max_log_bytes, row.get("logs") or "")
         self.live[job_id] = live
         self.notify(live)
@@ -272,6 +293,7 @@ class Dispatcher:
             }
             canceled = cast("PredictionRecord", {**row, **fields})
             if await self.store.cancel_waiting(job_id, fields, self.completed_webhook(canceled)):
+                await self.billing.settle(job_id)
                 await self.queue.remove(str(row["version"]), job_id)
                 await self.feed.publish("done", job_id)
                 return canceled
@@ -380,6 +402,8 @@ class Dispatcher:
     ) -> None:
         if live.status.terminal:
             return
+        if live.stop_reason is not None and status is Status.CANCELED:
+            status, error = Status.FAILED, live.stop_reason
         now = utcnow()
         merged = end_metrics(live.row, now, status)
         merged.update(metrics or {})
@@ -387,6 +411,8 @@ class Dispatcher:
             merged["setup_time"] = round(live.setup_time, 6)
         if status is not Status.SUCCEEDED:
             merged.setdefault("predict_time", 0.0)
+        merged["cost_usd"] = usd(self._cost(live, status, merged, output, now))
+        merged["hardware"] = live.price.hardware if live.price else self.billing.hardware
         live.move_to(
             status,
             output=output,
@@ -410,9 +436,55 @@ class Dispatcher:
             stored = await self.store.get_prediction(live.id)
             if stored is not None:
                 live.row.update(stored)
+        if live.held:  # settled before anyone hears of the end, so they see the money right
+            try:
+                await self.billing.settle(live.id)
+            except Exception as exc:  # the keeper's sweep settles it later
+                log.warning("could not settle the credit hold of %s now: %s", live.id, exc)
         live.done.set()
         self.notify(live)
         await self.feed.publish("done", live.id)
+
+    @staticmethod
+    def _cost(
+        live: Live, status: Status, metrics: dict[str, Any], output: Any, now: datetime
+    ) -> int:
+        """Micro-dollars a job that ends now cost: nothing unless it holds credit."""
+        if live.price is None or not live.held:
+            return 0
+        run_seconds = float(metrics.get("predict_time") or 0.0)
+        started = live.row.get("started_at")
+        if not run_seconds and started is not None:
+            run_seconds = (now - started).total_seconds()
+        succeeded = status is Status.SUCCEEDED
+        return Billing.cost(
+            live.price, live.held, succeeded=succeeded, run_seconds=run_seconds, output=output
+        )
+
+    async def meter(self) -> None:
+        """Keep the holds of running jobs priced per second ahead of what they cost; a job whose
+        account can pay no more is stopped with a clear error."""
+        now = utcnow()
+        for live in list(self.live.values()):
+            started = live.row.get("started_at")
+            if live.price is None or live.status is not Status.PROCESSING or started is None:
+                continue
+            if live.stop_reason is not None:
+                continue
+            run_seconds = (now - started).total_seconds()
+            more = self.billing.extension_due(live.price, live.held, run_seconds, FLUSH_INTERVAL)
+            if not more:
+                continue
+            try:
+                await self.billing.extend(live.id, more)
+            except InsufficientCredit as exc:
+                live.stop_reason = (
+                    f"Stopped after {run_seconds:.1f} s: the account can pay for no more "
+                    f"running time. {exc.reason}"
+                )
+                asyncio.get_running_loop().create_task(self.cancel(live))
+                continue
+            live.held += more
 
     async def put_back(self, live: Live) -> None:
         """A background job that gave way to a person's goes back to wait in its lane, to run
@@ -468,6 +540,10 @@ class Dispatcher:
                 await self.flush()
             except Exception:  # keep flushing; the final write carries everything anyway
                 log.exception("flushing prediction state failed")
+            try:
+                await self.meter()
+            except Exception as exc:  # an outage: the next round looks again
+                log.warning("extending credit holds failed: %s", exc)
 
 
 def _final_progress(progress: dict[str, Any] | None, status: Status) -> dict[str, Any] | None:

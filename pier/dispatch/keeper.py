@@ -85,6 +85,8 @@ class Keeper:
                 await self.discover()
             if self.rounds % ROUNDS_PER_LEASE == 1:
                 await self.requeue(now)
+        if self.rounds % ROUNDS_PER_LEASE == 1:
+            await d.billing.sweep()
         if self.rounds % (ROUNDS_PER_LEASE * 10) == 1:
             await d.store.forget_dead_processes(now - 10 * d.lease)
 
@@ -139,6 +141,7 @@ class Keeper:
                 webhook = d.completed_webhook(cast("PredictionRecord", {**row, **fields}))
                 if await d.store.fail_expired(row["id"], now, fields, webhook):
                     log.warning("prediction %s lost its worker %s", row["id"], row["worker_id"])
+                    await d.billing.settle(row["id"])
                     await d.feed.publish("done", row["id"])
             elif await d.store.release_expired(row["id"], now):
                 # its queue delivery is reclaimed by the next claimer; put it back if it is gone

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pier.billing.prices import Price
 from pier.jobs import TRANSITIONS, Phase, PredictionRecord, Status
 from pier.logtail import LogTail
 from pier.store import Row
@@ -35,6 +36,10 @@ class Live:
     logs: LogTail = field(default_factory=LogTail)  # the dispatcher sets the limit
     logs_due: bool = False  # a deferred copy of the logs into the row is scheduled
     preempted: bool = False  # a background job canceled to let a person's job run first
+    # What it is charged at and what its credit hold reserves; None when it is free.
+    price: Price | None = None
+    held: int = 0
+    stop_reason: str | None = None  # why Pier stopped it (its account can pay no more)
 
     @property
     def id(self) -> str:
@@ -84,4 +89,5 @@ def end_metrics(row: PredictionRecord, now: datetime, status: Status) -> dict[st
     merged["queue_time"] = round(((started or now) - row["created_at"]).total_seconds(), 6)
     if status is not Status.SUCCEEDED:
         merged.setdefault("predict_time", 0.0)
+    merged.setdefault("cost_usd", "0.00")  # what ran elsewhere, or not at all, costs nothing here
     return merged

@@ -96,10 +96,19 @@ def unavailable(exc: BaseException, dialect: str) -> bool:
 # A statement, or a prepared statement with its parameters (no per-call statement building).
 Write = sa.Executable | tuple[sa.Executable, Mapping[str, Any]]
 
+# A write that must look at what it finds before deciding what to write (money): run on the writer
+# thread inside the shared transaction; returns rows affected, or raises `Declined` having
+# written nothing (or having undone what it wrote, in the same transaction).
+Transaction = Callable[[sa.Connection], int]
+
+
+class Declined(Exception):
+    """A transaction function chose not to write; its caller gets this, the batch goes on."""
+
 
 @dataclass
 class _Job:
-    statements: Sequence[Write]
+    statements: Sequence[Write] | Transaction
     future: asyncio.Future[int]
 
 
@@ -140,8 +149,16 @@ class ThreadedEngine:
         """Apply statements in one transaction (shared with other writers); rows affected."""
         return await self.submit(*statements)
 
+    async def transact(self, fn: Transaction) -> int:
+        """Run `fn` on the writer inside a transaction (shared with other writers): what it
+        returns, or the `Declined` it raises."""
+        return await self._queue(fn)
+
     def submit(self, *statements: Write) -> asyncio.Future[int]:
         """Queue a write now (writes apply in the order they are submitted); await it later."""
+        return self._queue(statements)
+
+    def _queue(self, statements: Sequence[Write] | Transaction) -> asyncio.Future[int]:
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._pending.append(_Job(statements, future))
         if self._draining is None or self._draining.done():
@@ -163,8 +180,7 @@ class ThreadedEngine:
                     await self._retry_alone(loop, job)
                 continue
             for job, count in zip(batch, counts, strict=True):
-                if not job.future.done():
-                    job.future.set_result(count)
+                _settle(job, count)
 
     async def _retry_alone(self, loop: asyncio.AbstractEventLoop, job: _Job) -> None:
         try:
@@ -172,10 +188,9 @@ class ThreadedEngine:
         except Exception as exc:
             _fail(job, self._translated(exc))
         else:
-            if not job.future.done():
-                job.future.set_result(count)
+            _settle(job, count)
 
-    def _commit(self, batch: list[_Job]) -> list[int]:
+    def _commit(self, batch: list[_Job]) -> list[int | Declined]:
         if self.dialect != "sqlite":
             # PostgreSQL: a pooled connection per batch, checked by the pool when it sat idle
             # (the server may have restarted in between).
@@ -208,14 +223,21 @@ class ThreadedEngine:
         self.engine.dispose()
 
 
-def _apply(conn: sa.Connection, batch: list[_Job]) -> list[int]:
-    """Apply a batch of jobs' statements in one transaction; rows affected per job."""
+def _apply(conn: sa.Connection, batch: list[_Job]) -> list[int | Declined]:
+    """Apply a batch of jobs' statements in one transaction; rows affected per job (or what a
+    transaction function declined with)."""
     # Rows affected by inserts too (SQLAlchemy keeps only those of updates and deletes by
     # default, and psycopg's are gone once the statement's cursor is closed).
     conn = conn.execution_options(preserve_rowcount=True)
-    counts = []
+    counts: list[int | Declined] = []
     with conn.begin():
         for job in batch:
+            if callable(job.statements):
+                try:
+                    counts.append(job.statements(conn))
+                except Declined as exc:
+                    counts.append(exc)
+                continue
             count = 0
             for statement in job.statements:
                 if isinstance(statement, tuple):
@@ -225,6 +247,15 @@ def _apply(conn: sa.Connection, batch: list[_Job]) -> list[int]:
                 count += result.rowcount or 0
             counts.append(count)
     return counts
+
+
+def _settle(job: _Job, outcome: int | Declined) -> None:
+    if job.future.done():
+        return
+    if isinstance(outcome, Declined):
+        job.future.set_exception(outcome)
+    else:
+        job.future.set_result(outcome)
 
 
 def _fail(job: _Job, exc: Exception) -> None:

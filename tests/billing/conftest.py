@@ -1,0 +1,77 @@
+"""Accounts with credit on a running Pier, and the ledger read behind the app's back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from pier.billing.ledger import recompute
+from pier.registry import register
+from pier.store.tables import balances
+from tests.conftest import Pier, model_dir
+
+
+@dataclass
+class Customer:
+    username: str
+    id: str
+    token: str
+    client: httpx.AsyncClient
+
+
+async def customer(pier: Pier, username: str, credit: str | None = None) -> Customer:
+    """A new account with a token (and credit from the admin), and a client that uses it."""
+    store = pier.services.store
+    account = await store.create_account(username)
+    token = await store.create_token(account["id"], "tests")
+    client = httpx.AsyncClient(
+        transport=pier.client._transport,  # the same app
+        base_url=str(pier.client.base_url),
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    if credit is not None:
+        response = await pier.client.post(
+            f"/v1/admin/accounts/{username}/credit", json={"amount_usd": credit}
+        )
+        assert response.status_code == 200, response.text
+    return Customer(username, account["id"], token, client)
+
+
+async def public_model(pier: Pier, name: str, fixture: str) -> None:
+    """A model of the admin's that every account may run (and pays for)."""
+    svc = pier.services
+    await register(
+        svc.store,
+        svc.files.blobs,
+        svc.settings.data_dir,
+        pier.info.account,
+        model_dir(pier.tmp, fixture),
+        name,
+        visibility="public",
+    )
+
+
+async def set_price(pier: Pier, **body: Any) -> None:
+    response = await pier.client.put("/v1/admin/prices", json=body)
+    assert response.status_code == 200, response.text
+
+
+async def ledger_agrees(pier: Pier) -> dict[str, dict[str, int]]:
+    """Every balances row equals what the ledger adds up to; returns the recomputed totals."""
+
+    def read(conn: sa.Connection) -> tuple[dict[str, dict[str, int]], list[Any]]:
+        return recompute(conn), list(conn.execute(sa.select(balances)))
+
+    totals, rows = await pier.services.store.db.read(read)
+    for row in rows:
+        mine = totals.get(row.account_id, {"available": 0, "held": 0, "spent": 0})
+        stored = {
+            "available": row.available_micros,
+            "held": row.held_micros,
+            "spent": row.spent_micros,
+        }
+        assert stored == mine, f"balances of {row.account_id} {stored} != ledger {mine}"
+    return totals
