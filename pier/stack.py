@@ -7,6 +7,7 @@ worker on another machine does exactly what the embedded server does with the jo
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from typing import Any
 import httpx
 
 from pier.api import serialize
+from pier.billing import alerts
+from pier.billing.ledger import Settled
 from pier.blobs import open_blobs
 from pier.dispatch import Dispatcher
 from pier.files import FileStore, InputFetcher
@@ -34,6 +37,7 @@ class Stack:
     dispatcher: Dispatcher
     webhooks: WebhookSender
     http: httpx.AsyncClient  # for input downloads
+    alerts: alerts.AlertContext
 
 
 @contextlib.asynccontextmanager
@@ -58,8 +62,9 @@ async def opened(settings: Settings, **dispatcher_options: Any) -> AsyncIterator
         **dispatcher_options,
     )
     hooks = _webhook_sender(settings, store, dispatcher)
+    alert_context = _alerts(settings, store, dispatcher, hooks.http)
     try:
-        yield Stack(settings, store, file_store, dispatcher, hooks, http)
+        yield Stack(settings, store, file_store, dispatcher, hooks, http, alert_context)
     finally:
         await hooks.http.aclose()
         await http.aclose()
@@ -79,6 +84,8 @@ async def running(stack: Stack) -> AsyncIterator[Stack]:
         await stack.dispatcher.stop()
         await stack.webhooks.drain(timeout=2.0)
         await stack.webhooks.stop()
+        await stack.alerts.drain(timeout=2.0)
+        await stack.alerts.close()
 
 
 def _webhook_sender(settings: Settings, store: Store, dispatcher: Dispatcher) -> WebhookSender:
@@ -97,3 +104,19 @@ def _webhook_sender(settings: Settings, store: Store, dispatcher: Dispatcher) ->
     dispatcher.listeners.append(sender.on_change)
     dispatcher.completed_webhook = sender.completed_record
     return sender
+
+
+def _alerts(
+    settings: Settings, store: Store, dispatcher: Dispatcher, http: httpx.AsyncClient
+) -> alerts.AlertContext:
+    """Spend alerts are checked after every charge, in the background."""
+    context = alerts.AlertContext(settings, store, http)
+    checks: set[asyncio.Task[None]] = set()
+
+    def on_charge(settled: Settled) -> None:
+        task = asyncio.get_running_loop().create_task(alerts.check(context, settled.account_id))
+        checks.add(task)
+        task.add_done_callback(checks.discard)
+
+    dispatcher.billing.on_charge = on_charge
+    return context
