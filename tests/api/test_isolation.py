@@ -56,6 +56,7 @@ class World:
     upload: dict[str, Any]  # A's file from POST /v1/files
     input_file: Row  # the file A's data: URI input was stored as
     b_prediction: dict[str, Any]  # B's own, on A's public model
+    alice_token: str  # the id of A's API token
     answers: list[httpx.Response] = field(default_factory=list)
 
     async def as_b(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
@@ -79,10 +80,12 @@ class World:
             "A's uploaded file content": "alice-upload-bytes",
             "A's stream token": self.prediction["urls"]["stream"].rsplit("/", 1)[1],
             "A's input file link": self.input_file["public_token"],
+            "A's top-up": TOP_UP_MEMO,
         }
 
 
 Case = Callable[[World], Awaitable[None]]
+TOP_UP_MEMO = "alice-top-up-memo"
 NOT_FOUND = 404
 
 
@@ -163,6 +166,7 @@ async def make_world(pier: Pier) -> World:
         upload.json(),
         input_file,
         b_prediction,
+        (await pier.services.store.list_tokens(alice["id"]))[0]["id"],
     )
 
 
@@ -336,12 +340,12 @@ async def login(w: World) -> None:
     status(await w.as_b("POST", "/auth/login", json={"code": "not-a-code"}), 401)
 
 
-def admin_only(method: str, path: str) -> Case:
-    """What only the admin sees does not exist for anyone else."""
+def admin_only(method: str, path: str, body: dict[str, Any] | None = None) -> Case:
+    """What only an admin sees does not exist for anyone else (and B's body, one the admin
+    could send, changes nothing)."""
 
     async def case(w: World) -> None:
-        url = path.replace("{username}", "alice")
-        body = {} if method in ("POST", "PUT", "PATCH", "DELETE") else None
+        url = path.replace("{token_id}", w.alice_token)
         status(await w.as_b(method, url, json=body), NOT_FOUND)
 
     return case
@@ -354,6 +358,99 @@ def shared(path: str, expected: int = 200) -> Case:
         status(await w.as_b("GET", path), expected)
 
     return case
+
+
+async def logout(w: World) -> None:
+    # Ends the session the request carries, nobody else's; an API token goes on working.
+    status(await w.as_b("POST", "/auth/logout"), 204)
+    status(await w.as_b("GET", "/v1/account"), 200)
+
+
+async def list_tokens(w: World) -> None:
+    listed = await w.as_b("GET", "/v1/account/tokens")
+    status(listed, 200)
+    assert w.alice_token not in {t["id"] for t in listed.json()["results"]}
+
+
+async def create_token(w: World) -> None:
+    made = await w.as_b("POST", "/v1/account/tokens", json={"name": "bob's"})
+    status(made, 201)
+    theirs = {"Authorization": f"Bearer {made.json()['token']}"}
+    me = await w.pier.client.get("/v1/account", headers=theirs)
+    assert me.json()["username"] == "bob"
+
+
+async def rename_token(w: World) -> None:
+    url = f"/v1/account/tokens/{w.alice_token}"
+    status(await w.as_b("PATCH", url, json={"name": "taken"}), NOT_FOUND)
+    row = await w.pier.services.store.get_token(w.alice["id"], w.alice_token)
+    assert row is not None and row["name"] == "test"
+
+
+async def revoke_token(w: World) -> None:
+    status(await w.as_b("DELETE", f"/v1/account/tokens/{w.alice_token}"), NOT_FOUND)
+    status(await w.as_a("GET", "/v1/account"), 200)  # A's token still works
+
+
+async def top_up_alice(w: World) -> None:
+    """Give A credit (as the admin), so that A's billing has figures B must not see."""
+    body = {"amount_usd": "77.123456", "memo": TOP_UP_MEMO}
+    status(await w.pier.client.post("/v1/admin/accounts/alice/credit", json=body), 200)
+
+
+async def billing(w: World) -> None:
+    await top_up_alice(w)
+    mine = await w.as_b("GET", "/v1/billing")
+    status(mine, 200)
+    assert mine.json()["balance_usd"] == "0.00"
+    assert "77.12" not in mine.text
+
+
+async def patch_billing(w: World) -> None:
+    before = (await w.as_a("GET", "/v1/billing")).json()
+    status(await w.as_b("PATCH", "/v1/billing", json={"monthly_limit_usd": "1"}), 200)
+    assert (await w.as_a("GET", "/v1/billing")).json() == before
+
+
+def own_ledger(path: str) -> Case:
+    async def case(w: World) -> None:
+        await top_up_alice(w)
+        status(await w.as_b("GET", path), 200)  # the secrets check: no line of A's
+
+    return case
+
+
+async def estimate(w: World) -> None:
+    url = "/v1/billing/estimate?version="
+    status(await w.as_b("GET", url + "alice/private"), NOT_FOUND)
+    status(await w.as_b("GET", url + f"alice/private:{w.private_version}"), NOT_FOUND)
+    status(await w.as_b("GET", url + "alice/shared"), 200)
+
+
+async def token_limit(w: World) -> None:
+    status(await w.as_b("GET", f"/v1/billing/tokens/{w.alice_token}"), NOT_FOUND)
+
+
+async def patch_token_limit(w: World) -> None:
+    url = f"/v1/billing/tokens/{w.alice_token}"
+    status(await w.as_b("PATCH", url, json={"monthly_limit_usd": "0.01"}), NOT_FOUND)
+    status(await w.as_a("GET", url), 200)
+    assert (await w.as_a("GET", url)).json()["monthly_limit_usd"] is None
+
+
+async def admin_credit(w: World) -> None:
+    body = {"amount_usd": "5"}
+    status(await w.as_b("POST", "/v1/admin/accounts/bob/credit", json=body), NOT_FOUND)
+    assert (await w.as_b("GET", "/v1/billing")).json()["balance_usd"] == "0.00"
+
+
+async def admin_prices(w: World) -> None:
+    prices = (await w.pier.client.get("/v1/admin/prices")).content
+    status(await w.as_b("GET", "/v1/admin/prices"), NOT_FOUND)
+    body = {"model": "alice/shared", "per_run_usd": "1"}
+    status(await w.as_b("PUT", "/v1/admin/prices", json=body), NOT_FOUND)
+    status(await w.as_b("DELETE", "/v1/admin/prices", json={"hardware": "cpu"}), NOT_FOUND)
+    assert (await w.pier.client.get("/v1/admin/prices")).content == prices
 
 
 async def playground_page(w: World) -> None:
@@ -396,6 +493,33 @@ CASES: dict[str, Case] = {
     "GET /": shared("/"),
     "GET /static/{path:path}": shared("/static/app.css"),
     "GET /{page:path}": playground_page,
+    "POST /auth/logout": logout,
+    "GET /auth/providers": shared("/auth/providers"),
+    "GET /auth/{provider}/login": shared("/auth/nobody/login", NOT_FOUND),
+    "GET /auth/{provider}/callback": shared("/auth/nobody/callback", NOT_FOUND),
+    "GET /v1/account/tokens": list_tokens,
+    "POST /v1/account/tokens": create_token,
+    "PATCH /v1/account/tokens/{token_id}": rename_token,
+    "DELETE /v1/account/tokens/{token_id}": revoke_token,
+    "GET /v1/billing": billing,
+    "PATCH /v1/billing": patch_billing,
+    "GET /v1/billing/ledger": own_ledger("/v1/billing/ledger"),
+    "GET /v1/billing/ledger.csv": own_ledger("/v1/billing/ledger.csv"),
+    "GET /v1/billing/usage": own_ledger("/v1/billing/usage"),
+    "GET /v1/billing/estimate": estimate,
+    "GET /v1/billing/tokens/{token_id}": token_limit,
+    "PATCH /v1/billing/tokens/{token_id}": patch_token_limit,
+    "GET /v1/admin/prices": admin_prices,
+    "PUT /v1/admin/prices": admin_prices,
+    "DELETE /v1/admin/prices": admin_prices,
+    "GET /v1/admin/billing": admin_only("GET", "/v1/admin/billing"),
+    "POST /v1/admin/accounts/{username}/credit": admin_credit,
+    "PUT /v1/admin/accounts/{username}/priority": admin_only(
+        "PUT", "/v1/admin/accounts/bob/priority", {"priority": "high"}
+    ),
+    "PUT /v1/admin/tokens/{token_id}/priority": admin_only(
+        "PUT", "/v1/admin/tokens/{token_id}/priority", {"priority": "high"}
+    ),
 }
 
 
@@ -425,8 +549,10 @@ def test_every_route_has_an_isolation_case() -> None:
     assert not stale, "CASES names routes the app no longer has: " + ", ".join(stale)
 
 
-async def a_view(w: World) -> dict[str, tuple[int, bytes]]:
-    """Everything A can read of its own, to compare before and after B's attempts."""
+async def a_view(w: World) -> dict[str, tuple[int, Any]]:
+    """Everything A can read of its own (status and body), to compare before and after B's
+    attempts. A model's run_count is left out: it is cached for a second, so it may not show
+    B's earlier runs of the public model yet."""
     urls = [
         f"/v1/predictions/{w.prediction['id']}",
         "/v1/predictions?source=all",
@@ -442,7 +568,26 @@ async def a_view(w: World) -> dict[str, tuple[int, bytes]]:
         "/v1/models/alice/shared/versions",
         "/v1/webhooks/default/secret",
     ]
-    return {url: ((r := await w.as_a("GET", url)).status_code, r.content) for url in urls}
+    view: dict[str, tuple[int, Any]] = {}
+    for url in urls:
+        response = await w.as_a("GET", url)
+        body: Any = response.content
+        if response.headers.get("content-type", "").startswith("application/json"):
+            body = response.json()
+            body.pop("run_count", None)
+        view[url] = (response.status_code, body)
+    return view
+
+
+def differences(url: str, before: tuple[int, Any], after: tuple[int, Any]) -> str:
+    """What changed in one of A's answers, shortly ("" for nothing)."""
+    if before == after:
+        return ""
+    (old_status, old), (new_status, new) = before, after
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+        old, new = {k: old.get(k) for k in keys}, {k: new.get(k) for k in keys}
+    return f"{url}: {old_status} {str(old)[:300]} became {new_status} {str(new)[:300]}"
 
 
 async def test_another_account_finds_nothing_of_ones_own_on_any_route(pier: Pier) -> None:
@@ -456,7 +601,9 @@ async def test_another_account_finds_nothing_of_ones_own_on_any_route(pier: Pier
         except AssertionError as exc:
             failures.append(f"{route}: {exc}")
     assert not failures, "\n".join(failures)
-    assert await a_view(world) == before  # nothing of A's changed
+    after = await a_view(world)
+    changed = [differences(url, before[url], after[url]) for url in before]
+    assert not any(changed), "B's attempts changed what A sees: " + "; ".join(filter(None, changed))
     for answer in world.answers:
         for what, secret in world.secrets().items():
             assert secret not in answer.text, (
