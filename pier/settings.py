@@ -186,6 +186,20 @@ SETTINGS: tuple[Setting, ...] = (
         5.0,
         "Seconds an idle kept-alive connection stays open between requests.",
     ),
+    Setting(
+        "max_queued_per_account",
+        int,
+        100,
+        "Most predictions one account may have waiting to start; a create past it is answered "
+        "429 with Retry-After. 0: no limit.",
+    ),
+    Setting(
+        "create_rate_per_minute",
+        int,
+        600,
+        "Prediction creates one account may make per minute (bursts up to that many at once); "
+        "past it a create is answered 429 with Retry-After. 0: no limit.",
+    ),
     Setting("log_level", str, "info", "Server log level (debug, info, warning, error)."),
     Setting(
         "smtp_host",
@@ -264,6 +278,8 @@ class Settings:
     max_connections: int = 1000
     header_timeout: float = 15.0
     keepalive_timeout: float = 5.0
+    max_queued_per_account: int = 100
+    create_rate_per_minute: int = 600
     log_level: str = "info"
     smtp_host: str = ""
     smtp_port: int = 0

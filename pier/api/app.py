@@ -12,7 +12,17 @@ from pier import stack
 from pier.api import errors, openapi
 from pier.api.deps import Services
 from pier.api.limits import EdgeMiddleware
-from pier.api.routes import account, admin, files, models, predictions, push, stream, web
+from pier.api.routes import (
+    account,
+    admin,
+    files,
+    models,
+    predictions,
+    priority,
+    push,
+    stream,
+    web,
+)
 from pier.api.security import SecurityHeadersMiddleware
 from pier.bootstrap import BootInfo, bootstrap, register_builtins
 from pier.settings import Settings
@@ -49,7 +59,7 @@ def create_app(
     app.add_middleware(errors.LastResort)  # anything that escapes gets a response
     # Added last, so outermost: every response gets the security headers, errors included.
     app.add_middleware(SecurityHeadersMiddleware, base_url=settings.base_url)
-    for module in (predictions, models, push, files, stream, account, admin, web):
+    for module in (predictions, models, push, files, stream, account, admin, priority, web):
         app.include_router(module.router)
     openapi.install(app)
     return app

@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from pier.api.errors import ApiError
+from pier.api.fairness import CreateGate
 from pier.api.jsonbody import BadJson, loads
 from pier.api.openapi import BEARER, BEARER_HELP
 from pier.dispatch import Dispatcher
@@ -34,6 +35,10 @@ class Services:
     dispatcher: Dispatcher
     http: httpx.AsyncClient
     token_cache: LRU[str, tuple[float, Row]] = field(default_factory=lambda: LRU(CACHE_ENTRIES))
+    gate: CreateGate = field(init=False)  # rate, cap and Idempotency-Key of creates
+
+    def __post_init__(self) -> None:
+        self.gate = CreateGate(self.settings, self.store, self.dispatcher)
 
     @property
     def base_url(self) -> str:

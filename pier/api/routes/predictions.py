@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from pier.api import openapi, serialize
+from pier.api import fairness, openapi, serialize
 from pier.api.deps import (
     AccountDep,
     ServicesDep,
@@ -157,7 +157,13 @@ async def _data_uri_inputs(svc: ServicesDep, version: Row, row: PredictionRecord
     return stored
 
 
-async def _create(request: Request, svc: ServicesDep, account: Row, model: Row | None) -> Response:
+async def _create(
+    request: Request,
+    svc: ServicesDep,
+    account: Row,
+    model: Row | None,
+    prediction_id: str | None = None,
+) -> Response:
     body = await json_body(request)
     version: Row | None
     if model is None:
@@ -187,6 +193,8 @@ async def _create(request: Request, svc: ServicesDep, account: Row, model: Row |
         webhook_events_filter=events,
         tweaked_from=tweaked_from,
         context=context,
+        lane=fairness.lane(account),
+        prediction_id=prediction_id,
     )
     stored = await _data_uri_inputs(svc, version, row)
     try:
@@ -296,7 +304,7 @@ async def _render(
 async def create_prediction(request: Request) -> Response:
     svc = await services(request)
     account = await current_account(request, svc)
-    return await _create(request, svc, account, None)
+    return await _admitted(request, svc, account, None)
 
 
 @router.post(
@@ -310,7 +318,37 @@ async def create_model_prediction(owner: str, name: str, request: Request) -> Re
     model = await svc.store.get_model(owner, name, account["id"])
     if model is None:
         raise not_found(f"Model {owner}/{name}")
-    return await _create(request, svc, account, model)
+    return await _admitted(request, svc, account, model)
+
+
+async def _admitted(
+    request: Request, svc: ServicesDep, account: Row, model: Row | None
+) -> Response:
+    """A create, once the account's create rate and its cap on waiting predictions allow it
+    (429 otherwise). With an Idempotency-Key, a retry of a create gets the first one's
+    prediction, as GET shows it, and nothing new is made or charged."""
+    gate = svc.gate
+    await gate.check_rate(account)
+    key = fairness.idempotency_key(request.headers)
+    if key is None:
+        await gate.check_waiting(account)
+        response = await _create(request, svc, account, model)
+        gate.created(account)
+        return response
+    request_sha256 = fairness.fingerprint(request.url.path, await json_body(request))
+    reserved = await gate.reserve(account, key, request_sha256)
+    if not isinstance(reserved, fairness.Reservation):
+        row, live = await _find(svc, account, reserved["id"])
+        body = await _render(svc, row, live)
+        return json_response(body, 201, {"Idempotent-Replayed": "true"})
+    try:
+        await gate.check_waiting(account)
+        response = await _create(request, svc, account, model, reserved.prediction_id)
+    except BaseException:
+        await gate.release(reserved)
+        raise
+    gate.created(account)
+    return response
 
 
 async def _find(
