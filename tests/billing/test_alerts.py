@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from replicate.webhook import Webhooks, WebhookSigningSecret
@@ -20,6 +21,7 @@ from pier.store import Row, Store
 from pier.util import utcnow
 from pier.webhooks import client as webhook_client
 from tests.api.test_webhooks import Receiver
+from tests.billing.conftest import customer, public_model, set_price
 from tests.billing.mailserver import PASSWORD, USER, MailServer, Received, free_port, self_signed
 from tests.conftest import Pier, query_database, running_pier
 
@@ -131,6 +133,18 @@ async def check_many(ctx: AlertContext | list[AlertContext], account_id: str, n:
     await asyncio.gather(*(check(contexts[i % len(contexts)], account_id) for i in range(n)))
     for each in contexts:
         assert await each.drain(10.0)
+
+
+async def finished(client: httpx.AsyncClient, prediction_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while (body := (await client.get(f"/v1/predictions/{prediction_id}")).json())["status"] not in (
+        "succeeded",
+        "failed",
+        "canceled",
+    ):
+        assert time.monotonic() < deadline, body
+        await asyncio.sleep(0.02)
+    return body  # type: ignore[no-any-return]
 
 
 def kinds(calls: list[Any]) -> list[str]:
@@ -449,3 +463,37 @@ async def test_an_untrusted_certificate_is_refused(
         assert "CERTIFICATE_VERIFY_FAILED" in caplog.text or "certificate" in caplog.text
     finally:
         await server.stop()
+
+
+async def test_a_real_prediction_crossing_a_dollar_mails_and_calls_the_webhook(
+    pier: Pier, inbox_server: MailServer, receiver: Receiver
+) -> None:
+    await public_model(pier, "acme/hello", "hello_world.py")
+    await set_price(pier, model="acme/hello", per_run_usd="0.60")
+    await pier.services.store.create_account("kim", email="kim@example.com")
+    kim = await customer(pier, "kim", credit="5")
+    changed = await kim.client.patch(
+        "/v1/billing", json={"alert_webhook": receiver.url, "monthly_limit_usd": "2"}
+    )
+    assert changed.status_code == 200, changed.text
+
+    for _ in range(2):  # 0.60 and then 1.20 spent
+        created = await kim.client.post("/v1/models/acme/hello/predictions", json={"input": {}})
+        assert created.status_code == 201, created.text
+        done = await finished(kim.client, created.json()["id"])
+        assert done["status"] == "succeeded" and done["metrics"]["cost_usd"] == "0.60"
+
+    mails = await inbox_server.inbox.wait_for(2)  # 1.20 is also 60% of the $2 limit
+    by_subject = {m.message["Subject"]: m for m in mails}
+    assert sorted(by_subject) == [
+        "Pier: 50% of kim's monthly limit used ($1.20 of $2.00)",
+        "Pier: kim has spent its first $1.00",
+    ]
+    mail = by_subject["Pier: kim has spent its first $1.00"]
+    assert {m.recipients[0] for m in mails} == {"kim@example.com"}
+    assert "has now spent $1.20 in all" in mail.body
+    assert "$1.20 of a $2.00 limit" in mail.body
+    assert "https://pier.example.com/billing" in mail.body
+    await receiver.wait_for(lambda calls: len(calls) == 2)
+    assert sorted(kinds(receiver.calls)) == ["first_dollar", "monthly_limit_50"]
+    await kim.client.aclose()
