@@ -41,7 +41,7 @@ async def ensure_admin(store: Store, settings: Settings) -> tuple[Row, str | Non
     account = await store.get_account_by_username(ADMIN)
     created: str | None = None
     if account is None:
-        account = await store.create_account(ADMIN, "Admin")
+        account = await store.create_account(ADMIN, "Admin", is_admin=True)
         if not settings.admin_token:
             created = await store.create_token(account["id"], "admin (first start)")
     if settings.admin_token and await store.account_for_token(settings.admin_token) is None:

@@ -132,6 +132,56 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("builtin_models", bool, True, "Register the built-in models on start."),
     Setting(
+        "github_client_id",
+        str,
+        "",
+        'Client ID of a GitHub OAuth app, for "Sign in with GitHub" (callback URL: '
+        "PUBLIC_URL/auth/github/callback). Empty: no GitHub sign-in.",
+    ),
+    Setting("github_client_secret", str, "", "Client secret of that GitHub OAuth app."),
+    Setting(
+        "github_url",
+        str,
+        "https://github.com",
+        "Where GitHub signs people in (a GitHub Enterprise server's address, for one).",
+    ),
+    Setting(
+        "github_api_url",
+        str,
+        "https://api.github.com",
+        "GitHub's REST API (https://HOST/api/v3 on GitHub Enterprise).",
+    ),
+    Setting(
+        "oidc_issuer",
+        str,
+        "",
+        "Issuer URL of an OpenID Connect provider (its ISSUER/.well-known/openid-configuration "
+        'is read), for "Sign in with ..." (callback URL: PUBLIC_URL/auth/oidc/callback). '
+        "Empty: none.",
+    ),
+    Setting("oidc_client_id", str, "", "Client ID registered at the OpenID Connect provider."),
+    Setting("oidc_client_secret", str, "", "Client secret registered at that provider."),
+    Setting(
+        "oidc_name",
+        str,
+        "",
+        "Name on the OpenID Connect sign-in button. Empty: the issuer's host name.",
+    ),
+    Setting(
+        "allow_signup",
+        str,
+        "",
+        "Who may make an account by signing in with GitHub or OpenID Connect: a comma-separated "
+        "list of github:USER, github-org:ORG, email:DOMAIN (a verified address in that domain) "
+        "or * (anyone). Empty: nobody new (people who already have an account still sign in).",
+    ),
+    Setting(
+        "session_seconds",
+        float,
+        14 * 86400.0,
+        "Seconds a playground sign-in lasts (14 days); then the browser signs in again.",
+    ),
+    Setting(
         "env_cache_bytes",
         int,
         20 * 1024 * MB,
@@ -270,6 +320,16 @@ class Settings:
     file_expiry_seconds: float = 86400.0
     max_log_bytes: int = 1 * MB
     builtin_models: bool = True
+    github_client_id: str = ""
+    github_client_secret: str = ""
+    github_url: str = "https://github.com"
+    github_api_url: str = "https://api.github.com"
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_name: str = ""
+    allow_signup: str = ""
+    session_seconds: float = 14 * 86400.0
     env_cache_bytes: int = 20 * 1024 * MB
     env_torch_backend: str = "auto"
     env_constraints: str = ""

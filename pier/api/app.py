@@ -24,6 +24,8 @@ from pier.api.routes import (
     web,
 )
 from pier.api.security import SecurityHeadersMiddleware
+from pier.api.signincookie import SignInCookie
+from pier.auth.providers import SignIn
 from pier.bootstrap import BootInfo, bootstrap, register_builtins
 from pier.settings import Settings
 from pier.stream import StreamHub
@@ -54,7 +56,9 @@ def create_app(
                 yield
 
     app = FastAPI(title="Pier", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.signin = SignIn(settings)  # the sign-in providers (ValueError: bad allow_signup)
     errors.install(app)
+    app.add_middleware(SignInCookie, https=settings.base_url.startswith("https:"))
     app.add_middleware(EdgeMiddleware, max_body=settings.max_request_bytes)
     app.add_middleware(errors.LastResort)  # anything that escapes gets a response
     # Added last, so outermost: every response gets the security headers, errors included.

@@ -23,8 +23,19 @@ from pier.settings import Settings
 from pier.store import Row, Store, hash_secret
 from pier.store.cache import LRU
 from pier.store.store import CACHE_ENTRIES
+from pier.util import utcnow
 
+# A token's account is remembered this long by each process: a token revoked through another
+# process stops working here within this time (at once in the process that revoked it).
 TOKEN_CACHE_SECONDS = 30.0
+LAST_USED_EVERY = 60.0  # a token's last use is written at most this often (seconds)
+
+
+@dataclass
+class CachedToken:
+    until: float  # monotonic time this entry may be used until
+    account: Row  # the account row, with the token's token_* fields
+    touched: float  # monotonic time its last use was last written
 
 
 @dataclass
@@ -34,7 +45,7 @@ class Services:
     files: FileStore
     dispatcher: Dispatcher
     http: httpx.AsyncClient
-    token_cache: LRU[str, tuple[float, Row]] = field(default_factory=lambda: LRU(CACHE_ENTRIES))
+    token_cache: LRU[str, CachedToken] = field(default_factory=lambda: LRU(CACHE_ENTRIES))
     gate: CreateGate = field(init=False)  # rate, cap and Idempotency-Key of creates
 
     def __post_init__(self) -> None:
@@ -43,6 +54,10 @@ class Services:
     @property
     def base_url(self) -> str:
         return self.settings.base_url
+
+    def forget_token(self, token_sha256: str) -> None:
+        """Drop a revoked token from this process's cache, so it stops working at once."""
+        self.token_cache.pop(token_sha256)
 
 
 async def services(request: Request) -> Services:
@@ -89,17 +104,33 @@ async def current_account(
     key = hash_secret(token)
     cached = svc.token_cache.get(key)
     now = time.monotonic()
-    if cached and cached[0] > now:
-        return cached[1]
-    account = await svc.store.account_for_token(token)
-    if account is None:
-        raise ApiError(
-            401,
-            "The authentication token you passed is not valid (revoked, or never made "
-            "here). " + GET_A_TOKEN,
-        )
-    svc.token_cache.put(key, (now + TOKEN_CACHE_SECONDS, account))
+    if cached is None or cached.until <= now:
+        account = await svc.store.account_for_token(token)
+        if account is None:
+            raise ApiError(
+                401,
+                "The authentication token you passed is not valid (revoked, expired, or never "
+                "made here). " + GET_A_TOKEN,
+            )
+        last_used = account["token_last_used_at"]
+        since = (utcnow() - last_used).total_seconds() if last_used else LAST_USED_EVERY
+        cached = CachedToken(now + TOKEN_CACHE_SECONDS, account, now - since)
+        svc.token_cache.put(key, cached)
+    account = cached.account
+    expires_at = account["token_expires_at"]
+    if expires_at is not None and expires_at <= utcnow():
+        svc.forget_token(key)
+        raise ApiError(401, "Your session has ended; sign in again. " + GET_A_TOKEN)
+    if now - cached.touched >= LAST_USED_EVERY:
+        cached.touched = now
+        _touch(svc.store, account["token_id"])
     return account
+
+
+def _touch(store: Store, token_id: str) -> None:
+    """Write a token's last use in the background: a failed write only loses that mark."""
+    written = store.touch_token(token_id, utcnow())
+    written.add_done_callback(lambda done: done.cancelled() or done.exception())
 
 
 AccountDep = Annotated[Row, Depends(current_account)]

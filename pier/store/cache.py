@@ -31,6 +31,9 @@ class LRU(Generic[K, V]):
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 
+    def pop(self, key: K) -> V | None:
+        return self._entries.pop(key, None)
+
     def clear(self) -> None:
         self._entries.clear()
 

@@ -1,4 +1,5 @@
-"""The signed-in account, login links for the playground, hardware, webhook secret."""
+"""The signed-in account, login links and sign-out for the playground, hardware, webhook
+secret."""
 
 from __future__ import annotations
 
@@ -9,13 +10,19 @@ from pier.api import openapi, serialize
 from pier.api.deps import AccountDep, ServicesDep, json_body
 from pier.api.errors import ApiError
 from pier.api.jsonresponse import json_response
+from pier.api.routes import signin, tokens
+from pier.api.routes.admin import is_admin
+from pier.auth.sessions import start_session
+from pier.store.accounts import SESSION
 
 router = APIRouter()
 
 
 @router.get("/v1/account")
 async def get_account(account: AccountDep) -> Response:
-    return json_response(serialize.account(account))
+    """The account (Replicate's fields), with its e-mail address and whether it is an admin."""
+    body = serialize.account(account)
+    return json_response({**body, "email": account["email"], "admin": is_admin(account)})
 
 
 @router.get("/v1/hardware")
@@ -30,7 +37,9 @@ async def webhook_secret(account: AccountDep) -> Response:
 
 @router.post("/auth/login", openapi_extra=openapi.LOGIN)
 async def login(request: Request, svc: ServicesDep) -> Response:
-    """Trade a one-time login code (printed by `pier serve`) for an API token."""
+    """Trade a one-time login code (printed by `pier serve`, or handed to the playground after
+    signing in with GitHub or OpenID Connect) for a session: a token that ends after
+    `session_seconds` or when revoked."""
     body = await json_body(request)
     code = body.get("code")
     if not isinstance(code, str) or not code:
@@ -44,5 +53,23 @@ async def login(request: Request, svc: ServicesDep) -> Response:
         )
     account = await svc.store.get_account(account_id)
     assert account is not None
-    token = await svc.store.create_token(account_id, "playground sign-in")
-    return json_response({"token": token, "username": account["username"]})
+    agent = request.headers.get("user-agent", "")
+    token = await start_session(svc.store, svc.settings, account_id, agent)
+    body = {"token": token, "username": account["username"], "admin": is_admin(account)}
+    return json_response(body)
+
+
+@router.post("/auth/logout", include_in_schema=False)
+async def logout(account: AccountDep, svc: ServicesDep) -> Response:
+    """Sign out: the session this request carries ends now. An API token pasted into the
+    playground is left working (it was made to last)."""
+    if account["token_kind"] == SESSION:
+        row = await svc.store.get_token(account["id"], account["token_id"])
+        if row is not None and await svc.store.revoke_token(account["id"], row["id"]):
+            svc.forget_token(row["token_sha256"])
+    return Response(status_code=204)
+
+
+# Signing in with a provider, and the account's tokens, are parts of the account's routes.
+router.include_router(signin.router)
+router.include_router(tokens.router)

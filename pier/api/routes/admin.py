@@ -1,6 +1,7 @@
 """What only the admin sees: the cluster (`GET /v1/admin/cluster`) and `/metrics`.
 
-The admin is the account `pier serve` creates on first start. To every other account these routes
+An admin is the account `pier serve` creates on first start, or one made with
+`pier accounts create --admin`. To every other account these routes
 do not exist: they answer 404 like any unknown address, so nobody learns what they cannot see.
 `/metrics` also takes the `metrics_token` setting, for a Prometheus scraper that should not hold
 the admin's token.
@@ -19,14 +20,13 @@ from pier.api.deps import AccountDep, Services, ServicesDep, bearer_token, curre
 from pier.api.errors import ApiError, not_found
 from pier.api.jsonresponse import json_response
 from pier.api.metrics import exposition
-from pier.bootstrap import ADMIN
 from pier.store import Row
 
 router = APIRouter()
 
 
 def is_admin(account: Row) -> bool:
-    return bool(account["username"] == ADMIN)
+    return bool(account["is_admin"])
 
 
 async def admin_account(account: AccountDep) -> Row:
