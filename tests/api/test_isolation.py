@@ -86,6 +86,7 @@ class World:
 
 Case = Callable[[World], Awaitable[None]]
 TOP_UP_MEMO = "alice-top-up-memo"
+IDEMPOTENCY_KEY = "alice-create-1"  # the key of A's create; B's key of the same name is B's own
 NOT_FOUND = 404
 
 
@@ -131,7 +132,7 @@ async def make_world(pier: Pier) -> World:
     created = await pier.client.post(
         "/v1/models/alice/private/predictions",
         json={"input": {"image": data_uri}},
-        headers={**a, "Prefer": "wait=30"},
+        headers={**a, "Prefer": "wait=30", "Idempotency-Key": IDEMPOTENCY_KEY},
     )
     status(created, 201)
     prediction = await wait_done(pier, a, created.json()["id"])
@@ -628,6 +629,15 @@ async def test_a_public_model_is_run_by_anyone_and_each_run_is_the_runners(pier:
         made = await as_b("POST", "/v1/predictions", json={"version": ref, "input": {"data": data}})
         status(made, 201)
         runs.append(made.json()["id"])
+    again = await as_b(
+        "POST",
+        "/v1/models/alice/shared/predictions",
+        json={"input": {"data": data}},
+        headers={"Idempotency-Key": IDEMPOTENCY_KEY},
+    )
+    status(again, 201)
+    assert again.json()["id"] != world.prediction["id"]
+    runs.append(again.json()["id"])
     for prediction_id in runs:
         done = await wait_done(pier, world.b, prediction_id)
         assert done["status"] == "succeeded" and done["output"] in ("hi", "bob")
@@ -652,6 +662,18 @@ async def test_a_public_model_is_run_by_anyone_and_each_run_is_the_runners(pier:
     failed = await wait_done(pier, world.b, stolen.json()["id"])
     assert failed["status"] == "failed" and "not found" in failed["error"]
     assert "alice-upload-bytes" not in str(failed)
+
+    # A run is paid by the one who runs it, never from the model owner's credit.
+    price = {"model": "alice/shared", "per_run_usd": "0.01"}
+    status(await pier.client.put("/v1/admin/prices", json=price), 200)
+    credit = {"amount_usd": "1"}
+    status(await pier.client.post("/v1/admin/accounts/alice/credit", json=credit), 200)
+    unpaid = await as_b(
+        "POST", "/v1/models/alice/shared/predictions", json={"input": {"data": data}}
+    )
+    status(unpaid, 402)
+    owner = (await as_a("GET", "/v1/billing")).json()
+    assert (owner["balance_usd"], owner["held_usd"]) == ("1.00", "0.00")
 
 
 def test_every_built_in_model_is_public() -> None:
