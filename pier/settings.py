@@ -252,6 +252,21 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("log_level", str, "info", "Server log level (debug, info, warning, error)."),
     Setting(
+        "billing_hold_seconds",
+        float,
+        60.0,
+        "For models priced per second: how many seconds of running a prediction's credit hold "
+        "covers at first (more when the version's recent runs took longer), and how much more "
+        "it is extended by each time a running prediction gets near it.",
+    ),
+    Setting(
+        "gpu_hardware",
+        str,
+        "gpu",
+        "The hardware class (the name prices are set for) of work run by a process started "
+        "with GPUs; everything else runs on the class cpu.",
+    ),
+    Setting(
         "smtp_host",
         str,
         "",
@@ -312,6 +327,8 @@ class Settings:
     prediction_timeout: float = 1800.0
     cancel_grace: float = 3.0
     setup_retry_after: float = 30.0
+    billing_hold_seconds: float = 60.0
+    gpu_hardware: str = "gpu"
     max_request_bytes: int = 110 * MB
     max_file_bytes: int = 100 * MB
     max_push_bytes: int = 2048 * MB

@@ -15,6 +15,7 @@ from pier.api.limits import EdgeMiddleware
 from pier.api.routes import (
     account,
     admin,
+    billing,
     files,
     models,
     predictions,
@@ -63,7 +64,18 @@ def create_app(
     app.add_middleware(errors.LastResort)  # anything that escapes gets a response
     # Added last, so outermost: every response gets the security headers, errors included.
     app.add_middleware(SecurityHeadersMiddleware, base_url=settings.base_url)
-    for module in (predictions, models, push, files, stream, account, admin, priority, web):
+    for module in (
+        predictions,
+        models,
+        push,
+        files,
+        stream,
+        account,
+        admin,
+        billing,
+        priority,
+        web,
+    ):
         app.include_router(module.router)
     openapi.install(app)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from pier.cli import client_commands, priority, push, serve, status, worker
+from pier.cli import client_commands, money, priority, push, serve, status, worker
 
 app = typer.Typer(
     help="Pier: run open-source AI models on your own machines.",
@@ -31,6 +31,8 @@ app.command("run")(client_commands.run)
 app.command("predict")(client_commands.predict)
 app.command("push")(push.push)
 app.command("status")(status.status)
+app.add_typer(money.prices_app, name="prices")
+app.add_typer(money.credit_app, name="credit")
 
 
 def main() -> None:

@@ -20,8 +20,9 @@ from pier.api.deps import (
     json_body,
     services,
 )
-from pier.api.errors import ApiError, not_found
+from pier.api.errors import ApiError, insufficient_credit, not_found
 from pier.api.jsonresponse import json_response
+from pier.billing.ledger import InsufficientCredit
 from pier.dispatch import Live
 from pier.dispatch.pool import file_fields
 from pier.dispatch.rows import new_prediction
@@ -196,12 +197,17 @@ async def _create(
         lane=fairness.lane(account),
         prediction_id=prediction_id,
     )
+    hold = await svc.dispatcher.billing.hold_for(
+        row, account.get("token_id"), lambda: svc.dispatcher.typical_run_time(version["id"])
+    )
     stored = await _data_uri_inputs(svc, version, row)
     try:
-        live = await svc.dispatcher.submit(row, version)
-    except BaseException:
+        live = await svc.dispatcher.submit(row, version, hold)
+    except BaseException as exc:
         for file_row in stored:
             await svc.files.delete(file_row)
+        if isinstance(exc, InsufficientCredit):
+            raise insufficient_credit(exc) from exc
         raise
     wait = parse_prefer(request.headers.get("prefer"))
     headers = {}
