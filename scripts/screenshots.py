@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pier.util import utcnow  # noqa: E402
+from scripts.billing_shots import billing_pages  # noqa: E402
 from tests.browser.server import CHROMIUM, CHROMIUM_ARGS, PierServer  # noqa: E402
 from tests.heartbeats import worker_row, write_heartbeat  # noqa: E402
 
@@ -364,6 +365,7 @@ def main(argv: list[str]) -> int:
                 shooter = Shooter(browser, server, out, picture)
                 for size in SIZES:
                     pages_for(size, shooter)
+                billing_pages(shooter)  # last: it sets prices, so runs after it cost
                 browser.close()
         finally:
             server.stop()

@@ -35,6 +35,10 @@ describe("amounts", () => {
     assert.equal(usdText(1_234_567_890_000), "$1,234,567.89");
     assert.equal(usdText(250_000, { sign: true }), "+$0.25");
     assert.equal(usdText(0, { sign: true }), "$0.00");
+    // At a glance, a dollar or more is rounded to the cent; less stays exact.
+    assert.equal(usdText(24_249_582, { cents: true }), "$24.25");
+    assert.equal(usdText(-1_004_999, { cents: true }), "−$1.00");
+    assert.equal(usdText(750_418, { cents: true }), "$0.750418");
     assert.equal(usdText(null), "—");
     assert.equal(usd("0.000120"), "$0.00012");
     assert.equal(usd(null), "—");
@@ -89,8 +93,10 @@ describe("estimate", () => {
     const perRun = estimateText({ basis: "per_run", estimate_usd: "0.25", price: { model: "pier/echo", per_run_usd: "0.25" } });
     assert.equal(perRun.text, "$0.25 per run");
     assert.match(perRun.title, /\$0\.25 per run/);
-    const perSecond = estimateText({ basis: "per_second", estimate_usd: "0.0012", hold_usd: "0.06", price: { hardware: "cpu", per_second_usd: "0.0001" } });
+    const perSecond = estimateText({ basis: "per_second", estimate_usd: "0.0012", hold_usd: "0.06", typical_run_seconds: 12, price: { hardware: "cpu", per_second_usd: "0.0001" } });
     assert.equal(perSecond.text, "≈ $0.0012");
+    assert.match(perSecond.title, /recent runs of this version \(about 12 s each\)/);
+    assert.match(estimateText({ basis: "per_second", estimate_usd: "0.06", typical_run_seconds: null }).title, /before any run/);
     assert.match(perSecond.title, /\$0\.0001 per second of cpu/);
     assert.match(perSecond.title, /\$0\.06 is held/);
     assert.equal(estimateText(null), null);
@@ -106,8 +112,9 @@ describe("estimate", () => {
 
 describe("settings problems", () => {
   test("the field a problem names", () => {
-    assert.equal(problemField({ invalid_fields: [{ field: "body.monthly_limit_usd", description: "x" }] }), "monthly_limit_usd");
-    assert.equal(problemField({ detail: "low_balance_alert_usd must not be negative" }), "low_balance_alert_usd");
+    const listed = { detail: "- monthly_limit_usd: must not be negative\n", invalid_fields: [{ field: "monthly_limit_usd", description: "must not be negative" }] };
+    assert.deepEqual(problemField(listed), { name: "monthly_limit_usd", message: "must not be negative" });
+    assert.deepEqual(problemField({ detail: "low_balance_alert_usd is not an amount\n" }), { name: "low_balance_alert_usd", message: "low_balance_alert_usd is not an amount" });
     assert.equal(problemField({ detail: "Something else" }), null);
     assert.equal(problemField(null), null);
   });

@@ -23,7 +23,7 @@ async function attempt(button, problem, action) {
   try {
     return await action();
   } catch (err) {
-    problem.textContent = err.message;
+    problem.textContent = err.message.replace(/^- /gm, "").trim();
     problem.hidden = false;
     return null;
   } finally {
@@ -163,10 +163,10 @@ function creditSection(signal) {
                 { dataset: { account: r.username } },
                 h("th", { scope: "row", dataset: { label: "Account" } }, h("div.cell-value", h("strong", r.username))),
                 ...[
-                  ["Balance", usd(r.balance_usd)],
-                  ["Held", usd(r.held_usd)],
-                  ["This month", usd(r.spent_this_month_usd)],
-                  ["Monthly limit", r.monthly_limit_usd === null || r.monthly_limit_usd === undefined ? "None" : usd(r.monthly_limit_usd)],
+                  ["Balance", usd(r.balance_usd, { cents: true })],
+                  ["Held", usd(r.held_usd, { cents: true })],
+                  ["This month", usd(r.spent_this_month_usd, { cents: true })],
+                  ["Monthly limit", r.monthly_limit_usd === null || r.monthly_limit_usd === undefined ? "None" : usd(r.monthly_limit_usd, { cents: true })],
                 ].map(([label, text]) => h("td", { dataset: { label } }, h("div.cell-value", text))),
               ),
             ),
@@ -182,7 +182,7 @@ function creditSection(signal) {
     const name = account.value.trim();
     const billing = await attempt(add, problem, () => api.addCredit(name, amount.value.trim(), memo.value.trim()));
     if (!billing) return;
-    done.textContent = `Added ${usd(amount.value.trim())} to ${name}. Their balance is now ${usd(billing.balance_usd)}.`;
+    done.textContent = `Added ${usd(amount.value.trim())} to ${name}. Their balance is now ${usd(billing.balance_usd, { cents: true })}.`;
     done.hidden = false;
     amount.value = "";
     memo.value = "";

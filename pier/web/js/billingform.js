@@ -38,17 +38,19 @@ function shown(billing, name) {
 }
 
 /**
- * The field a problem from the server is about: its `invalid_fields`, else the first
- * setting its message names; null when it names none (the message then shows above Save).
+ * The setting a problem from the server is about and what to say under it: the first of its
+ * `invalid_fields` that names a setting, else the first setting its message names; null when
+ * it names none (the message then shows above Save).
  */
 export function problemField(body, names = FIELDS.map((f) => f.name)) {
   if (!body || typeof body !== "object") return null;
   for (const item of body.invalid_fields || []) {
     const name = String(item.field || "").split(".").pop();
-    if (names.includes(name)) return name;
+    if (names.includes(name)) return { name, message: item.description || item.message || body.detail };
   }
   const text = `${body.detail || ""} ${body.title || ""}`;
-  return names.find((name) => text.includes(name)) || null;
+  const name = names.find((n) => text.includes(n));
+  return name ? { name, message: String(body.detail || body.title).trim() } : null;
 }
 
 /** The settings form; `onSaved(billing)` gets the billing object the server answered. */
@@ -106,10 +108,10 @@ export function settingsForm(billing, { onSaved }) {
       saved.textContent = "Saved";
       onSaved(fresh);
     } catch (err) {
-      const name = problemField(err.body);
-      const block = blocks.find((b) => b.field.name === name);
+      const problem = problemField(err.body);
+      const block = problem && blocks.find((b) => b.field.name === problem.name);
       if (block) {
-        setError(block, err.message);
+        setError(block, problem.message);
         block.input.focus();
       } else {
         formError.textContent = err.message;

@@ -67,7 +67,7 @@ export function dayChart(days) {
   const marks = [0, Math.floor((days.length - 1) / 2), days.length - 1].filter((i, n, all) => days[i] && all.indexOf(i) === n);
   return h(
     "figure.chart.day-chart",
-    h("figcaption.chart-caption", `Spend per day, last ${days.length} days: ${usdText(total)} in all`),
+    h("figcaption.chart-caption", `Spend per day, last ${days.length} days: ${usdText(total, { cents: true })} in all`),
     h(
       "div.day-plot",
       h("div.chart-axis", { "aria-hidden": "true" }, h("span", usdText(top)), h("span", usdText(0))),

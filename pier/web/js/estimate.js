@@ -3,6 +3,7 @@
 
 import { api } from "./api.js";
 import { h } from "./dom.js";
+import { duration } from "./format.js";
 import { usd } from "./money.js";
 
 const UNIT_WORDS = { per_second: "second", per_run: "run" };
@@ -28,10 +29,9 @@ export function estimateText(estimate) {
   const price = priceText(estimate.price);
   if (estimate.basis === "per_run") return { text: `${usd(estimate.estimate_usd)} per run`, title: price ? `The price is ${price}.` : "A fixed price per run." };
   const hold = estimate.hold_usd ? ` Up to ${usd(estimate.hold_usd)} is held from your credit while it runs; only the real cost is charged.` : "";
-  return {
-    text: `≈ ${usd(estimate.estimate_usd)}`,
-    title: `Estimated from recent runs of this version${price ? ` at ${price}` : ""}.${hold}`,
-  };
+  const seconds = estimate.typical_run_seconds;
+  const basis = typeof seconds === "number" ? `Estimated from recent runs of this version (about ${duration(seconds)} each)` : "Estimated before any run of this version was measured";
+  return { text: `≈ ${usd(estimate.estimate_usd)}`, title: `${basis}${price ? ` at ${price}` : ""}.${hold}` };
 }
 
 /**

@@ -22,12 +22,14 @@ export function toMicros(value) {
 /**
  * "$1,234.50" from micro-dollars: at least two decimals, more only where the amount has
  * them (up to six, so a fraction of a cent still shows). `sign` puts "+" on gains;
- * losses always carry a minus sign.
+ * losses always carry a minus sign. `cents` rounds amounts of a dollar or more to the cent
+ * (for figures at a glance; the ledger shows every amount exactly).
  */
-export function usdText(micros, { sign = false } = {}) {
+export function usdText(micros, { sign = false, cents = false } = {}) {
   if (micros === null || micros === undefined || Number.isNaN(micros)) return "—";
   const negative = micros < 0;
-  const abs = Math.abs(Math.trunc(micros));
+  let abs = Math.abs(Math.trunc(micros));
+  if (cents && abs >= MICROS) abs = Math.round(abs / 10_000) * 10_000;
   const whole = Math.floor(abs / MICROS).toLocaleString("en-US");
   let fraction = String(abs % MICROS).padStart(6, "0").replace(/0+$/, "");
   if (fraction.length < 2) fraction = fraction.padEnd(2, "0");

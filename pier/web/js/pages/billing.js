@@ -12,18 +12,23 @@ import { limitShare, toMicros, usd, usdText } from "../money.js";
 const DAYS = 30;
 const KINDS = { topup: "Top-up", hold: "Hold", release: "Released", charge: "Charge", adjust: "Adjustment" };
 
+/** A figure at a glance: to the cent from a dollar up, the exact amount in its tooltip. */
+function glance(value) {
+  return h("span", { title: usd(value) }, usd(value, { cents: true }));
+}
+
 function tile(label, value, note, key) {
-  return h("div.tile", { dataset: { figure: key } }, h("dt", label), h("dd", h("span.tile-value", value), note ? h("span.tile-note", note) : null));
+  return h("div.tile", { dataset: { figure: key } }, h("dt", label), h("dd", h("span.tile-value", glance(value)), note ? h("span.tile-note", note) : null));
 }
 
 function summary(b) {
   const held = toMicros(b.held_usd) || 0;
   return h(
     "dl.cluster-summary.billing-summary",
-    tile("Balance", usd(b.balance_usd), "your credit, holds included", "balance"),
-    tile("Held", usd(b.held_usd), held ? "set aside for predictions not yet ended" : "nothing running", "held"),
-    tile("Available", usd(b.available_usd), "what new predictions can use", "available"),
-    tile("Spent this month", usd(b.spent_this_month_usd), `${b.month} · ${usd(b.total_spent_usd)} in all`, "month"),
+    tile("Balance", b.balance_usd, "your credit, holds included", "balance"),
+    tile("Held", b.held_usd, held ? "set aside for predictions not yet ended" : "nothing running", "held"),
+    tile("Available", b.available_usd, "what new predictions can use", "available"),
+    tile("Spent this month", b.spent_this_month_usd, `${b.month} · ${usd(b.total_spent_usd, { cents: true })} in all`, "month"),
   );
 }
 
@@ -33,14 +38,14 @@ function limitBar(b) {
   const limit = toMicros(b.monthly_limit_usd);
   const share = limitShare(spent, limit);
   if (!share) {
-    return h("p.limit-none.muted", `${usdText(spent)} spent this month. There is no monthly limit: set one below to cap what predictions may spend.`);
+    return h("p.limit-none.muted", `${usdText(spent, { cents: true })} spent this month. There is no monthly limit: set one below to cap what predictions may spend.`);
   }
   const fill = h(`span.limit-fill.level-${share.level}`);
   fill.style.width = `${share.percent}%`;
   const left = Math.max(0, limit - spent);
   return h(
     "div.limit",
-    h("p.limit-text", h("strong", usdText(spent)), ` of ${usdText(limit)} this month`, h("span.muted", ` · ${usdText(left)} left`)),
+    h("p.limit-text", h("strong", usdText(spent, { cents: true })), ` of ${usdText(limit, { cents: true })} this month`, h("span.muted", ` · ${usdText(left, { cents: true })} left`)),
     h(
       "div.limit-track",
       { role: "progressbar", "aria-label": "This month's spend against the limit", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": String(Math.round(share.percent)) },
@@ -54,7 +59,7 @@ function ledgerRow(entry) {
   const cell = (label, ...children) => h("td", { dataset: { label } }, h("div.cell-value", ...children));
   return h(
     "tr",
-    { dataset: { kind: entry.kind, entry: String(entry.id) } },
+    { dataset: { kind: entry.kind, entry: String(entry.id) }, class: entry.kind === "hold" || entry.kind === "release" ? "is-hold" : null },
     h("th", { scope: "row", dataset: { label: "When" } }, h("div.cell-value", h("span", { title: dateTime(entry.created_at) }, ago(entry.created_at)))),
     cell("What", h(`span.kind-badge.kind-${entry.kind}`, KINDS[entry.kind] || entry.kind), entry.memo ? h("span.ledger-memo", entry.memo) : null),
     cell(
@@ -116,6 +121,7 @@ function ledgerSection(first, signal) {
     "section.billing-section",
     { "aria-labelledby": "ledger-title" },
     h("div.section-head", h("h2#ledger-title", "Ledger"), h("span.spacer"), download),
+    h("p.muted.section-note", "Every change to your credit, newest first. A prediction first holds what it may cost; when it ends, the charge takes its real cost from the hold and the rest is released."),
     table,
     problem,
     more,
