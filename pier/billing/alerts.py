@@ -269,17 +269,24 @@ def _spawn(ctx: AlertContext, work: Awaitable[None]) -> None:
 
 
 async def _deliver(ctx: AlertContext, alert: Alert, row: Row, created_at: datetime) -> None:
+    """Send an alert by e-mail and webhook, whichever the account has, at the same time."""
     name = f"{alert.kind} alert of {row['username']}"
-    sends = []
-    address = row.get("email")
+    address, url = row.get("email"), row["alert_webhook"]
+    message = None
     if mail.enabled(ctx.settings) and address:
-        message = mail.message(
-            ctx.settings, address, subject(alert, row), text(alert, row, ctx.settings.base_url)
-        )
-        sends.append(
-            _retried(ctx, f"e-mail {name} to {address}", lambda: mail.send(ctx.settings, message))
-        )
-    url = row["alert_webhook"]
+        words = text(alert, row, ctx.settings.base_url)
+        try:
+            message = mail.message(ctx.settings, address, subject(alert, row), words)
+        except ValueError as exc:  # an address that cannot be a mail header
+            log.error("e-mail %s not sent: %s", name, exc)
+    sends = []
+    if message is not None:
+        mailed = message
+
+        async def send_mail() -> None:
+            await mail.send(ctx.settings, mailed)
+
+        sends.append(_retried(ctx, f"e-mail {name} to {address}", send_mail))
     if url:
         body = json.dumps(event(alert, row, created_at), separators=(",", ":")).encode()
         message_id = signing.new_message_id()

@@ -497,3 +497,21 @@ async def test_a_real_prediction_crossing_a_dollar_mails_and_calls_the_webhook(
     await receiver.wait_for(lambda calls: len(calls) == 2)
     assert sorted(kinds(receiver.calls)) == ["first_dollar", "monthly_limit_50"]
     await kim.client.aclose()
+
+
+async def test_an_address_that_cannot_be_a_header_is_skipped_and_the_webhook_still_goes(
+    pier: Pier,
+    alerts: Alerts,
+    inbox_server: MailServer,
+    receiver: Receiver,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ctx = alerts.context()
+    kit = await account(pier, "kit", "kit@example.com\r\nBcc: someone@example.com")
+    set_balance(pier, kit["id"], spent_micros=2 * DOLLAR, alert_webhook=receiver.url)
+    with caplog.at_level(logging.WARNING, logger="pier.billing.alerts"):
+        await check(ctx, kit["id"])
+        assert await ctx.drain(10.0)
+    assert kinds(receiver.calls) == ["first_dollar"]
+    assert inbox_server.inbox.mails == []
+    assert "e-mail first_dollar alert of kit not sent" in caplog.text
