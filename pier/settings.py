@@ -327,8 +327,6 @@ class Settings:
     prediction_timeout: float = 1800.0
     cancel_grace: float = 3.0
     setup_retry_after: float = 30.0
-    billing_hold_seconds: float = 60.0
-    gpu_hardware: str = "gpu"
     max_request_bytes: int = 110 * MB
     max_file_bytes: int = 100 * MB
     max_push_bytes: int = 2048 * MB
@@ -358,6 +356,8 @@ class Settings:
     max_queued_per_account: int = 100
     create_rate_per_minute: int = 600
     log_level: str = "info"
+    billing_hold_seconds: float = 60.0
+    gpu_hardware: str = "gpu"
     smtp_host: str = ""
     smtp_port: int = 0
     smtp_user: str = ""

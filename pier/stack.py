@@ -111,12 +111,11 @@ def _alerts(
 ) -> alerts.AlertContext:
     """Spend alerts are checked after every charge, in the background."""
     context = alerts.AlertContext(settings, store, http)
-    checks: set[asyncio.Task[None]] = set()
 
     def on_charge(settled: Settled) -> None:
         task = asyncio.get_running_loop().create_task(alerts.check(context, settled.account_id))
-        checks.add(task)
-        task.add_done_callback(checks.discard)
+        context.tasks.add(task)  # drained and stopped at shutdown with the sends
+        task.add_done_callback(context.tasks.discard)
 
     dispatcher.billing.on_charge = on_charge
     return context
