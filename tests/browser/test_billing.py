@@ -228,3 +228,20 @@ def test_the_billing_page_fits_the_screen(money: Pages, viewport: dict[str, int]
         if box is not None:
             assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], selector
     assert re.search(r"\$", page.locator(".billing-summary").inner_text())
+
+
+def test_a_run_the_account_cannot_pay_for_says_why(money: Pages, money_server: PierServer) -> None:
+    with money_server.api() as client:
+        priced = client.put("/v1/admin/prices", json={"model": "pier/slow", "per_run_usd": "1000"})
+        assert priced.status_code == 200, priced.text
+        try:
+            page = money.open("/models/pier/slow")
+            expect(page.locator(".form-actions .run-estimate")).to_contain_text("$1,000.00 per run")
+            page.get_by_role("button", name="Run").click()
+            refusal = page.locator(".form-summary")
+            expect(refusal).to_contain_text("Not started: This needs 1000.00 USD")
+            expect(page.locator(".run-view")).to_have_count(0)
+            refusal.get_by_role("link", name="See your billing page.").click()
+            expect(page.get_by_role("heading", name="Billing", level=1)).to_be_visible()
+        finally:
+            client.request("DELETE", "/v1/admin/prices", json={"model": "pier/slow"})

@@ -141,13 +141,18 @@ export function buildForm(fields, { onRun, onChange = () => {}, runLabel = "Run"
     showSummary(open.map((li) => [li.dataset.name, li.dataset.message]));
   }
 
-  function showSummary(problems) {
+  function showSummary(problems, link = null) {
     if (!problems.length) {
       summary.hidden = true;
       summary.replaceChildren();
       return;
     }
     summary.hidden = false;
+    if (problems.length === 1 && !problems[0][0]) {
+      // A refusal that is about no field (no credit left, say): the server's words, and where to go.
+      summary.replaceChildren(h("strong", "Not started: "), problems[0][1], ...(link ? [" ", h("a", { href: link.href }, link.label)] : []));
+      return;
+    }
     summary.replaceChildren(
       h("strong", problems.length === 1 ? "One field needs attention:" : `${problems.length} fields need attention:`),
       h(
@@ -203,8 +208,8 @@ export function buildForm(fields, { onRun, onChange = () => {}, runLabel = "Run"
     runButton.querySelector(".label").textContent = busy ? text : runLabel;
   }
 
-  /** Show the server's 422 messages next to their fields. */
-  function showServerErrors(fieldErrors, fallback) {
+  /** Show the server's 422 messages next to their fields; `link` ({href, label}) follows a message about no field. */
+  function showServerErrors(fieldErrors, fallback, link = null) {
     const problems = [];
     for (const [name, messages] of Object.entries(fieldErrors)) {
       const block = byName.get(name);
@@ -212,7 +217,7 @@ export function buildForm(fields, { onRun, onChange = () => {}, runLabel = "Run"
       problems.push([name, messages.join(" ")]);
     }
     if (!problems.length && fallback) problems.push(["", fallback]);
-    showSummary(problems);
+    showSummary(problems, link);
     if (problems.length && byName.get(problems[0][0])) byName.get(problems[0][0]).widget.focus();
     else summary.focus();
   }

@@ -66,6 +66,7 @@ export function playground({ model, version, signal, tweak, initialInput, predic
       prediction = await api.createPrediction(version.id, input, { tweakedFrom: tweak ? tweak.id : null });
     } catch (err) {
       if (err.status === 422) form.showServerErrors(err.fieldErrors, err.message);
+      else if (err.status === 402) form.showServerErrors({}, err.message, { href: "/billing", label: "See your billing page." });
       else form.showServerErrors({}, err.message);
       return;
     }
