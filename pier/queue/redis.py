@@ -120,15 +120,17 @@ class RedisQueue:
             for pool in pools:
                 await self._group(pool)
             # The lanes in order, without blocking: a higher lane only once the lower are empty.
+            # Abandoned deliveries (rare) are served in their lane's turn, held until then.
+            reclaimed = await self._reclaim(pools, consumer)
             for lane in LANES:
-                for pool in pools:
-                    found = await self._reclaim(pool, lane, consumer)
-                    if found is not None:
-                        return found
+                if reclaimed and reclaimed[0].lane == lane:
+                    self._held.extend(reclaimed[1:])
+                    return reclaimed[0]
                 found = await self._read(
                     consumer, [keys.stream(pool, lane) for pool in pools], None, lanes
                 )
                 if found is not None:
+                    self._held.extend(reclaimed)
                     return found
             left = deadline - time.monotonic()
             if left <= 0:
@@ -165,21 +167,27 @@ class RedisQueue:
         self._held.extend(claim for _, claim in delivered[1:])
         return delivered[0][1]
 
-    async def _reclaim(self, pool: str, lane: int, consumer: str) -> Claim | None:
-        reply = await self._call(
-            self.redis.xautoclaim(
-                keys.stream(pool, lane),
-                keys.GROUP,
-                consumer,
-                min_idle_time=int(self.reclaim_after * 1000),
-                start_id="0-0",
-                count=1,
-            )
-        )
-        for entry, fields in reply[1] if reply else []:
-            if fields:
-                return Claim(pool, fields["job"], entry, lane)
-        return None
+    async def _reclaim(self, pools: Sequence[str], consumer: str) -> list[Claim]:
+        """Deliveries nobody acknowledged for `reclaim_after` seconds, at most one per lane and
+        pool, the most urgent lane first: every lane asked in one round trip."""
+        order = [(pool, lane) for lane in LANES for pool in pools]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for pool, lane in order:
+                pipe.xautoclaim(
+                    keys.stream(pool, lane),
+                    keys.GROUP,
+                    consumer,
+                    min_idle_time=int(self.reclaim_after * 1000),
+                    start_id="0-0",
+                    count=1,
+                )
+            replies = await self._call(pipe.execute())
+        return [
+            Claim(pool, fields["job"], entry, lane)
+            for (pool, lane), reply in zip(order, replies, strict=True)
+            for entry, fields in (reply[1] if reply else [])
+            if fields
+        ]
 
     async def _lane_of(self, job_id: str) -> tuple[int, str] | None:
         """The lane and stream entry of a queued or claimed job."""

@@ -4,9 +4,15 @@ claimed before it (both queues)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 
-from pier.queue import BACKGROUND_LANE, HIGH_LANE, LOW_LANE, USER_LANE, JobQueue
+from pier.queue import BACKGROUND_LANE, HIGH_LANE, LOW_LANE, USER_LANE, JobQueue, keys
+from pier.queue.redis import RedisQueue
+
+from .conftest import redis_url_or_skip
 
 
 async def drain(queue: JobQueue, pool: str) -> list[str]:
@@ -82,3 +88,30 @@ async def test_priority_lanes_go_in_order_and_positions_count_every_lane_ahead(
     assert await queue.position("P", "high3") == 1
     assert await queue.position("P", "low1") == 4
     assert await drain(queue, "P") == ["high2", "high3", *order[2:]]
+
+
+async def test_an_abandoned_delivery_is_reclaimed_in_its_lane_turn() -> None:
+    url = redis_url_or_skip()
+    dead, alive = RedisQueue(url, reclaim_after=0.2), RedisQueue(url, reclaim_after=0.2)
+    try:
+        await dead.put("R", "stale", LOW_LANE)
+        taken = await dead.claim(["R"], "dead-worker", 0)
+        assert taken is not None and taken.job_id == "stale"
+        await alive.put("R", "urgent", HIGH_LANE)
+        await alive.put("R", "later", LOW_LANE)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # until the stale delivery may be reclaimed
+            pending = await alive.redis.xpending_range(
+                keys.stream("R", LOW_LANE), keys.GROUP, "-", "+", 1
+            )
+            if pending and pending[0]["time_since_delivered"] > 250:
+                break
+            await asyncio.sleep(0.05)
+        seen = []
+        while (claim := await alive.claim(["R"], "live-worker", 0)) is not None:
+            seen.append(claim.job_id)
+            await alive.ack(claim)
+        assert seen == ["urgent", "stale", "later"]
+    finally:
+        await dead.close()
+        await alive.close()
