@@ -245,3 +245,24 @@ def test_a_run_the_account_cannot_pay_for_says_why(money: Pages, money_server: P
             expect(page.get_by_role("heading", name="Billing", level=1)).to_be_visible()
         finally:
             client.request("DELETE", "/v1/admin/prices", json={"model": "pier/slow"})
+
+
+def test_the_ledger_pages_with_load_more(money: Pages, money_server: PierServer) -> None:
+    with money_server.api() as client:
+        for n in range(101):
+            done = client.post(
+                "/v1/admin/accounts/admin/credit", json={"amount_usd": "0.01", "memo": f"cent {n}"}
+            )
+            assert done.status_code == 200, done.text
+    page = money.open("/billing")
+    rows = page.get_by_role("table", name="Ledger").locator("tbody tr")
+    expect(rows).to_have_count(100)  # one page
+    more = page.get_by_role("button", name="Load more")
+    more.click()
+    expect(rows.filter(has_text="cent 0")).to_have_count(1)
+    assert rows.count() > 100
+    expect(more).to_be_hidden()  # fewer than two hundred entries: that was the last page
+    entries = page.locator(".ledger-table tbody tr").evaluate_all(
+        "rows => rows.map((r) => r.dataset.entry)"
+    )
+    assert len(entries) == len(set(entries))  # no entry twice across the pages
