@@ -116,7 +116,9 @@ async def delete_version(
 
 @router.get("/covers/{model_id}")
 async def cover(model_id: str, svc: ServicesDep) -> Response:
-    """A model's cover image, served without a token; only ever a file of a registered version."""
+    """A model's cover image, served without a token (an <img> sends none); only ever a file of
+    a registered version. The model id in the address is shown only to those who can see the
+    model, so for a private model the address itself is the credential, like a file's link."""
     model = await svc.store.get_model_by_id(model_id)
     path = Path(model["cover_image"]).resolve() if model and model.get("cover_image") else None
     versions = (svc.settings.data_dir / "versions").resolve()
