@@ -84,6 +84,23 @@ def json_body(schema: dict[str, Any], *, required: bool = True) -> dict[str, Any
     }
 
 
+# Creates take an Idempotency-Key: a retry with the same key and request gets the first
+# prediction (pier/api/fairness.py).
+IDEMPOTENCY_KEY: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "description": "Any 1 to 255 printable ASCII characters, unique per create. A retry "
+            "with the same key and the same request within 24 hours returns the prediction the "
+            "first one made, and creates and charges nothing new; the key with another request "
+            "is refused (422).",
+            "schema": {"type": "string", "maxLength": 255},
+        }
+    ]
+}
+
 VERSION_PREDICTION = AUTHENTICATED | json_body(
     {
         "type": "object",
@@ -99,6 +116,8 @@ VERSION_PREDICTION = AUTHENTICATED | json_body(
     }
 )
 MODEL_PREDICTION = AUTHENTICATED | json_body({"type": "object", "properties": _PREDICTION_FIELDS})
+VERSION_PREDICTION |= IDEMPOTENCY_KEY
+MODEL_PREDICTION |= IDEMPOTENCY_KEY
 LOGIN = json_body(
     {
         "type": "object",
