@@ -102,6 +102,7 @@ def test_the_admin_prices_a_model_and_tops_up_then_a_run_costs_what_it_said(
     expect(accounts.get_by_role("row").filter(has_text="admin")).to_contain_text(
         f"${float(after['balance_usd']):.2f}"
     )
+    assert page.evaluate(UNNAMED) == []
 
     # The form says what a run will cost before Run, and the run view what it did cost.
     page.goto(money_server.url + "/models/pier/echo")
@@ -218,7 +219,11 @@ def test_the_limit_form_saves_and_shows_the_servers_message(
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_the_billing_page_fits_the_screen(money: Pages, viewport: dict[str, int]) -> None:
-    page = money.open("/billing", viewport=viewport)
+    page = money.open("/admin", viewport=viewport)
+    expect(page.get_by_role("form", name="Add credit")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert overflow(page) == 0
+    page.goto(money.server.url + "/billing")
     expect(page.get_by_role("heading", name="Ledger")).to_be_visible()
     page.wait_for_load_state("networkidle")
     assert overflow(page) == 0
