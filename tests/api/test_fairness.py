@@ -1,6 +1,6 @@
 """Fair use of creates through the API: Idempotency-Key (a retry returns the first prediction,
-once, even from 20 requests at once), the cap on an account's waiting predictions and the
-create rate (429 with Retry-After), and the admin's priority routes."""
+made and charged once, even from 20 requests at once), the cap on an account's waiting
+predictions and the create rate (429 with Retry-After), and the admin's priority routes."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.billing.conftest import customer, public_model, set_price
 from tests.conftest import Pier, running_pier
 
 
@@ -218,3 +219,33 @@ async def test_only_an_admin_sets_priorities(pier: Pier) -> None:
     assert (
         await pier.client.put("/v1/admin/tokens/none/priority", json={"priority": "low"})
     ).status_code == 404
+
+
+async def test_retries_of_a_paid_create_are_charged_once(pier: Pier) -> None:
+    await public_model(pier, "acme/hello", "hello_world.py")
+    await set_price(pier, model="acme/hello", per_run_usd="0.01")
+    bob = await customer(pier, "bob")
+    key = {"Idempotency-Key": "pay-once"}
+
+    async def attempt() -> httpx.Response:
+        return await bob.client.post(
+            "/v1/models/acme/hello/predictions", json={"input": {}}, headers=key
+        )
+
+    refused = await attempt()
+    assert refused.status_code == 402, refused.text  # no credit yet: the key stays free
+    credit = {"amount_usd": "0.05"}
+    assert (await pier.client.post("/v1/admin/accounts/bob/credit", json=credit)).is_success
+    responses = await asyncio.gather(*(attempt() for _ in range(20)))
+    assert [r.status_code for r in responses] == [201] * 20, [r.text for r in responses]
+    ids = {r.json()["id"] for r in responses}
+    assert len(ids) == 1
+    prediction = ids.pop()
+    deadline = time.monotonic() + 30
+    while (await bob.client.get(f"/v1/predictions/{prediction}")).json()["status"] != "succeeded":
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    ledger = (await bob.client.get("/v1/billing/ledger")).json()["results"]
+    assert sorted(e["kind"] for e in ledger) == ["charge", "hold", "topup"]
+    assert (await attempt()).json()["id"] == prediction
+    await bob.client.aclose()
