@@ -154,7 +154,11 @@ class Dispatcher:
                 )
                 continue
             row.update({"worker_id": None, "lease_expires_at": None})
-            await self._enqueue(Live(row=row, version=version))
+            live = Live(row=row, version=version)
+            paid = await self.billing.running_price(row["id"], row["model_id"])
+            if paid is not None:  # its hold is still open: it is charged when it runs
+                live.price, live.held = paid
+            await self._enqueue(live)
 
     async def fail_stored(self, row: PredictionRecord, **fields: Any) -> None:
         """End a prediction that is only in the store, with its `completed` webhook."""
