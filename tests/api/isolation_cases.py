@@ -8,8 +8,10 @@ that act on the caller's own account.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from pier.store import Row
 from tests.api.isolation_world import (
     NOT_FOUND,
     TOP_UP_MEMO,
@@ -198,10 +200,26 @@ def shared(path: str, expected: int = 200) -> Case:
     return case
 
 
+async def session(w: World, account: Row) -> dict[str, str]:
+    """A playground session of `account`, as signing in gets one (a login code traded)."""
+    code = await w.pier.services.store.create_login_code(account["id"], timedelta(minutes=1))
+    made = await w.pier.client.post(
+        "/auth/login", json={"code": code}, headers={"Authorization": ""}
+    )
+    status(made, 200)
+    return {"Authorization": f"Bearer {made.json()['token']}"}
+
+
 async def logout(w: World) -> None:
     # Ends the session the request carries, nobody else's; an API token goes on working.
+    bob = await w.pier.services.store.get_account_by_username("bob")
+    assert bob is not None
+    theirs, mine = await session(w, w.alice), await session(w, bob)
+    status(await w.as_b("POST", "/auth/logout", headers=mine), 204)
+    status(await w.as_b("GET", "/v1/account", headers=mine), 401)
     status(await w.as_b("POST", "/auth/logout"), 204)
     status(await w.as_b("GET", "/v1/account"), 200)
+    status(await w.pier.client.get("/v1/account", headers=theirs), 200)
 
 
 async def list_tokens(w: World) -> None:
