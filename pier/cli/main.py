@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from pier.cli import client_commands, money, priority, push, serve, status, worker
+from pier.cli import accounts, client_commands, money, priority, push, serve, status, worker
 
 app = typer.Typer(
     help="Pier: run open-source AI models on your own machines.",
@@ -13,11 +13,11 @@ app = typer.Typer(
 )
 app.command("serve")(serve.serve)
 app.command("worker")(worker.worker)
-app.add_typer(serve.token_app, name="token")
-serve.token_app.command("priority")(priority.token_priority)
-accounts_app = typer.Typer(help="Manage accounts (run on the server's machine).")
-accounts_app.command("priority")(priority.account_priority)
-app.add_typer(accounts_app, name="accounts")
+accounts.tokens_app.command("priority")(priority.token_priority)
+app.add_typer(accounts.tokens_app, name="tokens")
+app.add_typer(accounts.tokens_app, name="token", hidden=True)  # the older name
+accounts.accounts_app.command("priority")(priority.account_priority)
+app.add_typer(accounts.accounts_app, name="accounts")
 models_app = typer.Typer(help="Register and list models.", no_args_is_help=True)
 models_app.command("add")(serve.models_add)
 models_app.command("list")(client_commands.models_list)

@@ -1,4 +1,4 @@
-"""`pier serve` and the local admin commands (`pier token`, `pier models add`)."""
+"""`pier serve` and `pier models add`, a local admin command."""
 
 from __future__ import annotations
 
@@ -108,7 +108,10 @@ def serve(
             typer.echo("Models: " + ", ".join(names))
         typer.echo("", nl=True)
 
-    app = create_app(settings, on_ready=announce)
+    try:
+        app = create_app(settings, on_ready=announce)
+    except ValueError as exc:  # a setting that cannot work, such as a bad allow_signup rule
+        raise typer.BadParameter(str(exc)) from exc
     config = uvicorn.Config(
         app,
         http=protocol_for(settings, open_files=raise_fd_limit()),
@@ -118,39 +121,6 @@ def serve(
         timeout_graceful_shutdown=5,
     )
     uvicorn.Server(config).run(sockets=[sock])
-
-
-token_app = typer.Typer(help="Manage API tokens (run on the server's machine).")
-
-
-@token_app.command("create")
-def token_create(
-    name: Annotated[str, typer.Option(help="A label for the token.")] = "cli",
-    username: Annotated[str, typer.Option(help="Account to create it for (made if new).")] = ADMIN,
-    data_dir: Annotated[Path | None, typer.Option(help="[PIER_DATA_DIR]")] = None,
-    database: Annotated[str | None, typer.Option(help=DATABASE_HELP)] = None,
-) -> None:
-    """Create an API token and print it (stored hashed; shown only once)."""
-    settings = Settings.load({"data_dir": data_dir, "database": database})
-
-    async def go() -> str:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        store = await Store.open(settings.database_url)
-        try:
-            await ensure_admin(store, settings)
-            account = await store.get_account_by_username(username)
-            if account is None:
-                account = await store.create_account(username)
-            return await store.create_token(account["id"], name)
-        finally:
-            await store.close()
-
-    try:
-        token = asyncio.run(go())
-    except (StoreUnavailable, ValueError) as exc:
-        typer.secho(f"Error: {exc}", fg="red", err=True)
-        raise typer.Exit(1) from exc
-    typer.echo(token)
 
 
 def models_add(
