@@ -81,6 +81,14 @@ models = sa.Table(
     sa.Column("run_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", UTC_TS, nullable=False),
     sa.UniqueConstraint("owner", "name", name="uq_models_owner_name"),
+    # Set through POST/PATCH /v1/models: the hardware class it is meant to run on (one of
+    # GET /v1/hardware; NULL: none chosen) and Replicate's links (an external cover image
+    # is used when the model directory has none).
+    sa.Column("hardware", sa.String(64), nullable=True),
+    sa.Column("github_url", sa.Text, nullable=True),
+    sa.Column("paper_url", sa.Text, nullable=True),
+    sa.Column("license_url", sa.Text, nullable=True),
+    sa.Column("cover_image_url", sa.Text, nullable=True),
 )
 
 versions = sa.Table(
