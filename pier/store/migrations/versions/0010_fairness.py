@@ -55,7 +55,6 @@ def downgrade() -> None:
         batch_op.alter_column("lane", existing_type=sa.Integer(), server_default="0")
     op.execute("UPDATE predictions SET lane = 0 WHERE lane IN (0, 1, 2)")
     op.execute("UPDATE predictions SET lane = 1 WHERE lane = 3")
-    with op.batch_alter_table("tokens", schema=None) as batch_op:
-        batch_op.drop_column("priority")
-    with op.batch_alter_table("accounts", schema=None) as batch_op:
-        batch_op.drop_column("priority")
+    # Not through a copy of the table: other tables refer to these (SQLite 3.35 drops a column).
+    op.drop_column("tokens", "priority")
+    op.drop_column("accounts", "priority")
