@@ -83,7 +83,7 @@ _bearer_scheme = HTTPBearer(auto_error=False, scheme_name=BEARER, description=BE
 
 # Where a token comes from, said in every 401.
 GET_A_TOKEN = (
-    "Get a token from the account menu of the web playground (Copy API token), or run "
+    "Make a token on the Account page of the web playground (in the account menu), or run "
     "`pier token create` on the server; the admin's token is printed at first start and saved "
     "in ~/.pier/admin-token."
 )

@@ -43,12 +43,14 @@ class PierServer:
     token: str = ""
     login_link: str = ""
     output: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # settings beyond the defaults (PIER_*)
 
     def start(self, models: tuple[str, ...] | None = None, timeout: float = 90.0) -> PierServer:
         """Start the server. `models`: built-in model folders to register instead of all of
         them (each with `pier models add`), which skips the slow ones and their examples."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("PIER_")}
         env["PYTHONUNBUFFERED"] = "1"
+        env.update(self.env)
         extra = []
         if models is not None:
             for folder in models:

@@ -3,6 +3,7 @@
 
 const TOKEN_KEY = "pier.token";
 const USER_KEY = "pier.username";
+const ADMIN_KEY = "pier.admin";
 
 export const session = {
   get token() {
@@ -11,14 +12,21 @@ export const session = {
   get username() {
     return localStorage.getItem(USER_KEY);
   },
-  save(token, username) {
+  /** Whether the account may see the operator pages (as the server last said). */
+  get admin() {
+    return localStorage.getItem(ADMIN_KEY) === "1";
+  },
+  save(token, username, admin = false) {
     localStorage.setItem(TOKEN_KEY, token);
     if (username) localStorage.setItem(USER_KEY, username);
     else localStorage.removeItem(USER_KEY);
+    if (admin) localStorage.setItem(ADMIN_KEY, "1");
+    else localStorage.removeItem(ADMIN_KEY);
   },
   clear() {
     localStorage.removeItem(TOKEN_KEY);
     localStorage.removeItem(USER_KEY);
+    localStorage.removeItem(ADMIN_KEY);
   },
 };
 
@@ -118,6 +126,12 @@ export async function listAll(path, { signal, maxPages = 20 } = {}) {
 
 export const api = {
   login: (code) => request("/auth/login", { method: "POST", body: { code }, auth: false }),
+  logout: () => request("/auth/logout", { method: "POST", auth: false, headers: { Authorization: `Bearer ${session.token}` } }),
+  providers: (opts) => request("/auth/providers", { ...opts, auth: false }),
+  tokens: (opts) => request("/v1/account/tokens", opts),
+  createToken: (name) => request("/v1/account/tokens", { method: "POST", body: { name } }),
+  renameToken: (id, name) => request(`/v1/account/tokens/${enc(id)}`, { method: "PATCH", body: { name } }),
+  revokeToken: (id) => request(`/v1/account/tokens/${enc(id)}`, { method: "DELETE" }),
   account: (token) =>
     request("/v1/account", token ? { headers: { Authorization: `Bearer ${token}` }, auth: false } : {}),
   models: (opts) => listAll("/v1/models", opts),

@@ -1,8 +1,9 @@
 // Entry point: the header, the routes, sign-in guarding and page rendering.
 
 import { api, session, setUnauthorizedHandler } from "./api.js";
-import { copyText, h, icon, mount } from "./dom.js";
+import { h, mount } from "./dom.js";
 import { navigate, route, startRouter } from "./router.js";
+import * as account from "./pages/account.js";
 import * as admin from "./pages/admin.js";
 import * as billing from "./pages/billing.js";
 import * as compare from "./pages/compare.js";
@@ -23,6 +24,7 @@ route(/^\/predictions\/(?<id>[^/]+)$/, prediction.render);
 route(/^\/p\/(?<id>[^/]+)$/, prediction.render); // Replicate's short prediction links
 route(/^\/compare$/, compare.render);
 route(/^\/admin$/, admin.render);
+route(/^\/account$/, account.render);
 route(/^\/billing$/, billing.render);
 
 setUnauthorizedHandler(() => {
@@ -60,19 +62,15 @@ function accountMenu() {
     "div.menu-panel",
     { hidden: true, role: "group", "aria-label": "Account" },
     h("p.menu-title", "Signed in as ", h("strong", name)),
-    h(
-      "button.btn.small.wide",
-      { type: "button", onclick: (e) => copyText(session.token, e.currentTarget) },
-      icon("copy"),
-      h("span.label", "Copy API token"),
-    ),
+    h("a.btn.small.wide", { href: "/account" }, h("span.label", "Account and tokens")),
     h("a.btn.small.wide", { href: "/billing" }, h("span.label", "Billing")),
-    admin.isAdmin(session.username) ? h("a.btn.small.wide", { href: "/admin" }, h("span.label", "Cluster")) : null,
+    admin.isAdmin() ? h("a.btn.small.wide", { href: "/admin" }, h("span.label", "Cluster")) : null,
     h(
       "button.btn.small.wide",
       {
         type: "button",
-        onclick: () => {
+        onclick: async () => {
+          await api.logout().catch(() => {}); // ends this session on the server too
           session.clear();
           navigate("/login");
         },
@@ -164,8 +162,8 @@ async function checkSession() {
   if (!session.token) return;
   try {
     const account = await api.account();
-    if (account && account.username && account.username !== session.username) {
-      session.save(session.token, account.username);
+    if (account && account.username && (account.username !== session.username || Boolean(account.admin) !== session.admin)) {
+      session.save(session.token, account.username, account.admin);
       renderHeader();
     }
   } catch {

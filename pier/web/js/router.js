@@ -47,7 +47,7 @@ function onClick(event) {
   if (!link || link.target === "_blank" || link.hasAttribute("download")) return;
   const url = new URL(link.href, location.href);
   if (url.origin !== location.origin) return;
-  if (url.pathname.startsWith("/static/") || url.pathname.startsWith("/v1/") || url.pathname.startsWith("/files/")) return;
+  if (/^\/(static|v1|files|auth)\//.test(url.pathname)) return; // served by the server, not this app
   if (url.pathname === location.pathname && url.search === location.search && url.hash) return;
   event.preventDefault();
   navigate(url.pathname + url.search + url.hash);

@@ -3,15 +3,15 @@
 // read from GET /v1/admin/cluster every few seconds; below them, prices and credit.
 
 import { billingAdmin } from "../adminbilling.js";
-import { api } from "../api.js";
+import { api, session } from "../api.js";
 import { h, mount } from "../dom.js";
 import { dateTime, duration, parseTime, shortId } from "../format.js";
 
 const REFRESH_MS = 3000;
 
-/** Whether the signed-in account is the admin (the account `pier serve` creates). */
-export function isAdmin(username) {
-  return username === "admin";
+/** Whether the signed-in account is an admin (as GET /v1/account last said). */
+export function isAdmin() {
+  return session.admin;
 }
 
 function ageText(seconds) {

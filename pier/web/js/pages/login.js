@@ -1,5 +1,6 @@
-// Sign in: with the one-time link `pier serve` prints (/login?code=...),
-// or by pasting an API token.
+// Sign in: with GitHub or an OpenID Connect provider (when the server has them),
+// with the one-time link `pier serve` prints (/login?code=...), or by pasting an
+// API token. A provider sends the browser back here with a one-time code too.
 
 import { api, session } from "../api.js";
 import { h, mount } from "../dom.js";
@@ -36,7 +37,7 @@ export async function render({ view, query, setTitle }) {
     history.replaceState({}, "", `/login${query.get("next") ? `?next=${encodeURIComponent(query.get("next"))}` : ""}`);
     try {
       const result = await api.login(code);
-      session.save(result.token, result.username);
+      session.save(result.token, result.username, result.admin);
       navigate(nextPath(query), { replace: true });
       return;
     } catch (err) {
@@ -67,7 +68,7 @@ export async function render({ view, query, setTitle }) {
         button.querySelector(".label").textContent = "Checking…";
         try {
           const account = await api.account(token);
-          session.save(token, account.username);
+          session.save(token, account.username, account.admin);
           navigate(nextPath(query), { replace: true });
         } catch (err) {
           showError(err.status === 401 ? "That token was not accepted. Check that you copied all of it." : err.message);
@@ -89,10 +90,23 @@ export async function render({ view, query, setTitle }) {
     input.focus();
   }
 
+  const providers = await api.providers().then((r) => r.providers || [], () => []);
+  const next = nextPath(query);
+  const buttons = providers.length
+    ? h(
+        "div.provider-buttons",
+        providers.map((p) =>
+          h("a.btn.primary.wide", { href: `${p.login_url}${next === "/" ? "" : `?next=${encodeURIComponent(next)}`}` }, h("span.label", `Sign in with ${p.name}`)),
+        ),
+        h("p.or-divider", h("span", "or")),
+      )
+    : null;
+
   mount(
     card,
     h("h1", "Sign in to Pier"),
     query.get("expired") ? h("p.notice", "Your session has ended. Sign in again to continue.") : null,
+    buttons,
     h(
       "p",
       "Open the login link that ",
