@@ -208,6 +208,8 @@ async def register(
     }
     if visibility is not None:
         fields["visibility"] = visibility
+    if fields["description"] is None:
+        del fields["description"]  # a model keeps the description set over the API
     if model is None:
         fields.setdefault("visibility", new_visibility)
         model = await store.create_model(account["id"], owner, model_name, **fields)

@@ -73,23 +73,24 @@ def model(
     example: PredictionRecord | None,
 ) -> dict[str, Any]:
     owner, name = row["owner"], row["name"]
-    cover = f"{base_url}/covers/{row['id']}" if row.get("cover_image") else None
+    own_cover = f"{base_url}/covers/{row['id']}" if row.get("cover_image") else None
     return {
         "url": f"{base_url}/models/{owner}/{name}",
         "owner": owner,
         "name": name,
         "description": row["description"],
         "visibility": row["visibility"],
-        "github_url": None,
-        "paper_url": None,
-        "license_url": None,
+        "github_url": row.get("github_url"),
+        "paper_url": row.get("paper_url"),
+        "license_url": row.get("license_url"),
         "run_count": row["run_count"],
-        "cover_image_url": cover,
+        "cover_image_url": own_cover or row.get("cover_image_url"),
         "default_example": prediction(example, base_url) if example else None,
         "latest_version": version(latest) if latest else None,
         "is_official": False,
         "created_at": isoformat(row["created_at"]),
         "kind": row["kind"],
+        "hardware": row.get("hardware"),
     }
 
 

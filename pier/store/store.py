@@ -24,6 +24,7 @@ from pier.store.tables import (
     files,
     models,
     predictions,
+    prices,
     versions,
     webhook_deliveries,
 )
@@ -114,9 +115,18 @@ class Store(AccountStore, FairnessStore):
         return await self._one(sa.select(models).where(models.c.id == model_id))
 
     async def list_models(
-        self, account_id: str, after: tuple[str, str] | None, limit: int, search: str | None = None
+        self,
+        account_id: str,
+        after: tuple[str, str] | None,
+        limit: int,
+        search: str | None = None,
+        kind: sa.ColumnElement[bool] | None = None,
     ) -> list[Row]:
+        """A page of the models an account can see, by owner/name; `kind` filters them further
+        (a condition on models.kind)."""
         query = self._visible_models(account_id)
+        if kind is not None:
+            query = query.where(kind)
         if search:
             pattern = f"%{search.lower()}%"
             query = query.where(
@@ -152,6 +162,30 @@ class Store(AccountStore, FairnessStore):
     async def update_model(self, model_id: str, **fields: Any) -> None:
         self._model_cache.clear()
         await self._write(models.update().where(models.c.id == model_id).values(**fields))
+
+    async def model_kinds(self, account_id: str) -> dict[str, int]:
+        """How many of the models an account can see there are of each kind."""
+        visible = sa.or_(models.c.account_id == account_id, models.c.visibility == "public")
+        query = sa.select(models.c.kind, sa.func.count().label("n")).where(visible)
+        rows = await self._all(query.group_by(models.c.kind))
+        return {row["kind"]: int(row["n"]) for row in rows}
+
+    async def delete_model(self, model_id: str) -> bool:
+        """Delete a model that has no versions (and its own price); False when it has some (or
+        is gone). The check and the delete are one statement, so a version pushed meanwhile
+        keeps its model."""
+        self._model_cache.clear()
+        has_versions = sa.exists().where(versions.c.model_id == model_id)
+
+        def delete(conn: sa.Connection) -> int:
+            gone = conn.execute(models.delete().where(models.c.id == model_id, ~has_versions))
+            if gone.rowcount:
+                conn.execute(
+                    prices.delete().where(prices.c.scope == "model", prices.c.key == model_id)
+                )
+            return int(gone.rowcount)
+
+        return bool(await self.db.transact(delete))
 
     async def add_version(self, row: Row) -> None:
         self._model_cache.clear()

@@ -119,6 +119,43 @@ async def push_version(w: World) -> None:
     status(await w.as_b("POST", "/v1/models/alice/shared/versions", **archive), 403)
 
 
+async def create_model(w: World) -> None:
+    # A's namespace is A's: whether a model of that name exists or not, B makes nothing there
+    # and learns nothing (the same answer either way).
+    for name in ("private", "shared", "not-made-yet"):
+        body = {"owner": "alice", "name": name, "visibility": "public", "hardware": "cpu"}
+        status(await w.as_b("POST", "/v1/models", json=body), 403)
+    status(await w.as_a("GET", "/v1/models/alice/not-made-yet"), NOT_FOUND)
+    own = {"owner": "bob", "name": "private", "visibility": "private", "hardware": "cpu"}
+    status(await w.as_b("POST", "/v1/models", json=own), 201)  # a name of A's is B's to use too
+
+
+def change_model(method: str) -> Case:
+    async def case(w: World) -> None:
+        body = {"description": "bob was here"} if method == "PATCH" else None
+        status(await w.as_b(method, "/v1/models/alice/private", json=body), NOT_FOUND)
+        # a public model can be seen, so the answer may say it is another's
+        status(await w.as_b(method, "/v1/models/alice/shared", json=body), 403)
+
+    return case
+
+
+async def list_collections(w: World) -> None:
+    listed = await w.as_b("GET", "/v1/collections")
+    status(listed, 200)
+    for summary in listed.json()["results"]:
+        status(await w.as_b("GET", f"/v1/collections/{summary['slug']}"), 200)
+
+
+async def get_collection(w: World) -> None:
+    seen = set()
+    for slug in ("image", "video", "text", "audio", "embedding", "other"):
+        collection = await w.as_b("GET", f"/v1/collections/{slug}")
+        status(collection, 200)
+        seen |= {f"{m['owner']}/{m['name']}" for m in collection.json()["models"]}
+    assert "alice/private" not in seen and "alice/shared" in seen
+
+
 async def cover(w: World) -> None:
     # A link (like a file link): the model id in it is shown only to those who see the model.
     status(await w.as_b("GET", "/covers/" + "a" * 26), NOT_FOUND)
@@ -330,6 +367,11 @@ CASES: dict[str, Case] = {
     "GET /v1/models/{owner}/{name}/versions/{version_id}": get_version,
     "DELETE /v1/models/{owner}/{name}/versions/{version_id}": delete_version,
     "POST /v1/models/{owner}/{name}/versions": push_version,
+    "POST /v1/models": create_model,
+    "PATCH /v1/models/{owner}/{name}": change_model("PATCH"),
+    "DELETE /v1/models/{owner}/{name}": change_model("DELETE"),
+    "GET /v1/collections": list_collections,
+    "GET /v1/collections/{slug}": get_collection,
     "GET /covers/{model_id}": cover,
     "POST /v1/files": upload_file,
     "GET /v1/files": list_files,

@@ -1,5 +1,4 @@
-"""The signed-in account, login links and sign-out for the playground, hardware, webhook
-secret."""
+"""The signed-in account, login links and sign-out for the playground, webhook secret."""
 
 from __future__ import annotations
 
@@ -23,11 +22,6 @@ async def get_account(account: AccountDep) -> Response:
     """The account (Replicate's fields), with its e-mail address and whether it is an admin."""
     body = serialize.account(account)
     return json_response({**body, "email": account["email"], "admin": is_admin(account)})
-
-
-@router.get("/v1/hardware")
-async def hardware() -> Response:
-    return json_response([{"sku": "cpu", "name": "CPU"}])
 
 
 @router.get("/v1/webhooks/default/secret")
