@@ -160,20 +160,23 @@ class CreateGate:
         deadline = time.monotonic() + DUPLICATE_WAIT
         while True:
             now = utcnow()
-            since = now - KEY_LIFETIME
-            found = await self.store.find_idempotency_key(account_id, key, since)
+            reservation = Reservation(account_id, key, new_id())
+            row = {
+                "account_id": account_id,
+                "key": key,
+                "request_sha256": request_sha256,
+                "prediction_id": reservation.prediction_id,
+                "created_at": now,
+            }
+            if await self.store.reserve_idempotency_key(row):
+                return reservation
+            found = await self.store.find_idempotency_key(account_id, key)
             if found is None:
-                reservation = Reservation(account_id, key, new_id())
-                row = {
-                    "account_id": account_id,
-                    "key": key,
-                    "request_sha256": request_sha256,
-                    "prediction_id": reservation.prediction_id,
-                    "created_at": now,
-                }
-                if await self.store.reserve_idempotency_key(row, since):
-                    return reservation
-                continue  # another request took the key at the same moment: read it
+                continue  # given back meanwhile
+            made = found["prediction_id"]
+            if found["created_at"] <= now - KEY_LIFETIME:  # past its lifetime: a new key
+                await self.store.release_idempotency_key(account_id, key, made)
+                continue
             if found["request_sha256"] != request_sha256:
                 raise ApiError(
                     422,
@@ -181,11 +184,11 @@ class CreateGate:
                     "24 hours. Use a new key for a new request.",
                     "Idempotency-Key reused",
                 )
-            prediction = await self.store.get_prediction(found["prediction_id"], account_id)
+            prediction = await self.store.get_prediction(made, account_id)
             if prediction is not None:
                 return prediction
             if found["created_at"] < now - ABANDONED:  # its request died before making it
-                await self.store.release_idempotency_key(account_id, key, found["prediction_id"])
+                await self.store.release_idempotency_key(account_id, key, made)
                 continue
             if time.monotonic() > deadline:
                 raise ApiError(

@@ -52,31 +52,23 @@ class FairnessStore(Access):
         return await self.db.read(run)
 
     # -- Idempotency-Key ---------------------------------------------------------------------
-    async def find_idempotency_key(self, account_id: str, key: str, since: datetime) -> Row | None:
-        """The reservation of a key made after `since` (older ones count as gone)."""
+    async def find_idempotency_key(self, account_id: str, key: str) -> Row | None:
         return await self._one(
             sa.select(idempotency_keys).where(
-                idempotency_keys.c.account_id == account_id,
-                idempotency_keys.c.key == key,
-                idempotency_keys.c.created_at > since,
+                idempotency_keys.c.account_id == account_id, idempotency_keys.c.key == key
             )
         )
 
-    async def reserve_idempotency_key(self, row: Row, since: datetime) -> bool:
-        """Reserve a key for a new prediction; False when a reservation made after `since`
-        holds it (a concurrent or earlier request with that key won). An older one is replaced."""
+    async def reserve_idempotency_key(self, row: Row) -> bool:
+        """Reserve a key for a new prediction; False when the account's key is taken (by a
+        concurrent or earlier request)."""
         dialect = postgresql if self.db.dialect == "postgresql" else sqlite
-        stale = idempotency_keys.delete().where(
-            idempotency_keys.c.account_id == row["account_id"],
-            idempotency_keys.c.key == row["key"],
-            idempotency_keys.c.created_at <= since,
-        )
         insert = dialect.insert(idempotency_keys).values(**row).on_conflict_do_nothing()
-        await self._write(stale)
         return bool(await self._write(insert))
 
     async def release_idempotency_key(self, account_id: str, key: str, prediction_id: str) -> None:
-        """Give back a reservation whose prediction was never made (its create failed)."""
+        """Give back a reservation whose prediction was never made (its create failed), or one
+        past its lifetime."""
         await self._write(
             idempotency_keys.delete().where(
                 idempotency_keys.c.account_id == account_id,

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from pier.util import utcnow
 from tests.billing.conftest import customer, public_model, set_price
-from tests.conftest import Pier, running_pier
+from tests.conftest import Pier, query_database, running_pier
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -253,3 +255,18 @@ async def test_retries_of_a_paid_create_are_charged_once(pier: Pier) -> None:
     assert (await bob.client.get(f"/v1/predictions/{prediction}")).json()["status"] == "succeeded"
     assert (await attempt()).json()["id"] == prediction
     await bob.client.aclose()
+
+
+async def test_a_key_is_kept_24_hours(pier: Pier) -> None:
+    await pier.add_builtin("echo")
+    key = {"Idempotency-Key": "daily"}
+    first = (await create(pier, "pier/echo", {"text": "a"}, key)).json()["id"]
+    day_ago = utcnow() - timedelta(hours=24, seconds=1)
+    query_database(
+        pier.services.settings, "UPDATE idempotency_keys SET created_at = :at", at=day_ago
+    )
+    # Past its lifetime the key is free: a new request with it makes a new prediction.
+    second = await create(pier, "pier/echo", {"text": "b"}, key)
+    assert second.status_code == 201 and second.json()["id"] != first
+    assert (await create(pier, "pier/echo", {"text": "b"}, key)).json()["id"] == second.json()["id"]
+    assert await pier.services.store.prune_idempotency_keys(utcnow()) == 1
