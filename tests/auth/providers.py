@@ -203,6 +203,7 @@ class FakeOIDC(_Server):
             ]
         )
         self.key = RSAKey.generate_key(2048, parameters={"kid": "test-key"})
+        self.forger: RSAKey | None = None  # set: ID tokens are signed with this key instead
 
     @property
     def settings(self) -> dict[str, str]:
@@ -253,7 +254,7 @@ class FakeOIDC(_Server):
             "nonce": grant["nonce"],
             **self.claims(person),
         }
-        id_token = jwt.encode({"alg": "RS256", "kid": "test-key"}, claims, self.key)
+        id_token = jwt.encode({"alg": "RS256", "kid": "test-key"}, claims, self.forger or self.key)
         return JSONResponse(
             {
                 "access_token": grant["access_token"],

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from joserfc.jwk import RSAKey
 
 from tests.auth.conftest import handoff_code, through_provider
 from tests.auth.providers import FakeGitHub, FakeOIDC, Person, User
@@ -179,3 +180,17 @@ def test_a_bad_allow_signup_rule_is_named(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="'gitlab:x' is not a rule"):
         create_app(test_settings(tmp_path, allow_signup="github:a, gitlab:x"))
+
+
+async def test_an_id_token_signed_with_another_key_is_refused(
+    tmp_path: Path, github: FakeGitHub, oidc: FakeOIDC
+) -> None:
+    async with running_pier(tmp_path, **signin_settings(github, oidc, "*")) as pier:
+        oidc.signed_in_as = Person("sub-9", "eve", "Eve", "eve@corp.example", email_verified=True)
+        oidc.forger = RSAKey.generate_key(2048, parameters={"kid": "test-key"})
+        try:
+            answer = await through_provider(pier.client, "oidc")
+        finally:
+            oidc.forger = None
+        assert answer.status_code == 502 and "did not check out" in answer.text
+        assert await pier.services.store.get_account_by_username("eve") is None

@@ -115,10 +115,15 @@ async def test_api_tokens_create_list_rename_revoke_and_last_use(pier: Pier) -> 
     assert renamed.status_code == 200 and renamed.json()["name"] == "deploy"
     assert (await listed())[token_id]["last_used_at"] == first_use
 
-    for bad in ({"name": ""}, {"name": 5}, {"name": "x" * 201}, {}):
+    for bad in ({"name": ""}, {"name": 5}, {"name": "x" * 201}, {"name": "a\x00b"}, {}):
         answer = await client.patch(f"/v1/account/tokens/{token_id}", json=bad)
         assert answer.status_code == 400, bad
     assert (await client.patch(f"/v1/account/tokens/{token_id}", content=b"[")).status_code == 400
+    for odd in ("%00", "x" * 300, "ABC"):
+        assert (
+            await client.patch(f"/v1/account/tokens/{odd}", json={"name": "a"})
+        ).status_code == 404
+        assert (await client.delete(f"/v1/account/tokens/{odd}")).status_code == 404
 
     assert (await client.delete(f"/v1/account/tokens/{token_id}")).status_code == 204
     assert (await client.get("/v1/account", headers=bearer(secret))).status_code == 401

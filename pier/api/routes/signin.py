@@ -16,7 +16,9 @@ from datetime import timedelta
 from urllib.parse import quote
 
 import httpx
+from authlib.common.errors import AuthlibBaseError
 from fastapi import APIRouter, Request
+from joserfc.errors import JoseError
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from pier.api.deps import ServicesDep
@@ -82,6 +84,9 @@ async def callback(provider: str, request: Request, svc: ServicesDep) -> Respons
     except (httpx.HTTPError, ProviderError, ValueError, KeyError, TypeError) as exc:
         log.warning("sign-in with %s failed: %r", provider, exc)
         return page(502, "Sign-in did not finish", f"{name} did not answer as expected.")
+    except (AuthlibBaseError, JoseError) as exc:  # an ID token that does not check out
+        log.warning("sign-in with %s was not accepted: %r", provider, exc)
+        return page(502, "Sign-in did not finish", f"{name} sent a sign-in that did not check out.")
     try:
         account = await sign_in(svc.store, methods.rules, profile)
     except NotAdmitted as exc:

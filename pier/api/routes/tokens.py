@@ -6,6 +6,7 @@ Another account's token ids answer 404, like ids that do not exist.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -21,6 +22,7 @@ from pier.util import isoformat
 
 router = APIRouter()
 MAX_NAME = 200
+TOKEN_ID = re.compile(r"^[a-z2-7]{26}$")  # as pier.util.new_id makes them
 
 _NAME_BODY = {
     "type": "object",
@@ -49,6 +51,8 @@ def token_name(body: dict[str, Any], default: str | None = None) -> str:
     if not isinstance(name, str):
         raise ApiError(400, 'Send {"name": "…"}: a label for the token, as a string.')
     name = " ".join(name.split())
+    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in name):
+        raise ApiError(400, "A token's name cannot hold control characters.")
     if not name or len(name) > MAX_NAME:
         raise ApiError(400, f"A token's name must have 1 to {MAX_NAME} characters.")
     return name
@@ -75,7 +79,9 @@ async def rename_token(
     token_id: str, request: Request, account: AccountDep, svc: ServicesDep
 ) -> Response:
     name = token_name(await json_body(request))
-    if not await svc.store.rename_token(account["id"], token_id, name):
+    if not TOKEN_ID.match(token_id) or not await svc.store.rename_token(
+        account["id"], token_id, name
+    ):
         raise not_found("Token")
     row = await svc.store.get_token(account["id"], token_id)
     if row is None:  # revoked meanwhile
@@ -86,7 +92,7 @@ async def rename_token(
 @router.delete("/v1/account/tokens/{token_id}")
 async def revoke_token(token_id: str, account: AccountDep, svc: ServicesDep) -> Response:
     """Revoke a token or end a session: it stops working at once."""
-    row = await svc.store.get_token(account["id"], token_id)
+    row = await svc.store.get_token(account["id"], token_id) if TOKEN_ID.match(token_id) else None
     if row is None or not await svc.store.revoke_token(account["id"], token_id):
         raise not_found("Token")
     svc.forget_token(row["token_sha256"])
