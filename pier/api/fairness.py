@@ -175,7 +175,7 @@ class CreateGate:
                 continue  # given back meanwhile
             made = found["prediction_id"]
             if found["created_at"] <= now - KEY_LIFETIME:  # past its lifetime: a new key
-                await self.store.release_idempotency_key(account_id, key, made)
+                await self.store.forget_idempotency_key(account_id, key, made)
                 continue
             if found["request_sha256"] != request_sha256:
                 raise ApiError(
@@ -202,11 +202,9 @@ class CreateGate:
     async def release(self, reservation: Reservation) -> None:
         """Give the key back when its create failed before making the prediction (a retry may
         then try again)."""
-        made = await self.store.get_prediction(reservation.prediction_id, reservation.account_id)
-        if made is None:
-            await self.store.release_idempotency_key(
-                reservation.account_id, reservation.key, reservation.prediction_id
-            )
+        await self.store.release_idempotency_key(
+            reservation.account_id, reservation.key, reservation.prediction_id
+        )
 
     def _prune(self) -> None:
         now = time.monotonic()

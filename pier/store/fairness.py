@@ -67,8 +67,21 @@ class FairnessStore(Access):
         return bool(await self._write(insert))
 
     async def release_idempotency_key(self, account_id: str, key: str, prediction_id: str) -> None:
-        """Give back a reservation whose prediction was never made (its create failed), or one
-        past its lifetime."""
+        """Give back a reservation whose prediction was never made (its create failed, or its
+        request went away). Decided in the write itself, which is applied after the insert of
+        a prediction submitted before it, so a prediction on its way keeps its key."""
+        made = sa.exists().where(predictions.c.id == prediction_id)
+        await self._write(
+            idempotency_keys.delete().where(
+                idempotency_keys.c.account_id == account_id,
+                idempotency_keys.c.key == key,
+                idempotency_keys.c.prediction_id == prediction_id,
+                ~made,
+            )
+        )
+
+    async def forget_idempotency_key(self, account_id: str, key: str, prediction_id: str) -> None:
+        """Drop a reservation past its lifetime (a new request may use the key)."""
         await self._write(
             idempotency_keys.delete().where(
                 idempotency_keys.c.account_id == account_id,
