@@ -17,6 +17,7 @@ from pier.api.routes import (
     admin,
     billing,
     catalog,
+    deployments,
     files,
     models,
     models_write,
@@ -78,6 +79,7 @@ def create_app(
         admin,
         billing,
         priority,
+        deployments,
         web,
     ):
         app.include_router(module.router)

@@ -43,6 +43,8 @@ def prediction(
     if row.get("webhook"):
         body["webhook"] = row["webhook"]
         body["webhook_events_filter"] = row["webhook_events_filter"]
+    if row.get("deployment"):
+        body["deployment"] = row["deployment"]
     return body
 
 

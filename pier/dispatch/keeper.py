@@ -3,8 +3,9 @@
 Each round it renews the leases of the jobs this process runs, writes its heartbeat row, cancels
 the jobs others asked to cancel (in case the change feed's hint was missed), ends the jobs of
 processes that went away (a running job fails with a reason once its lease runs out; one taken
-but not started waits again for anyone), puts back in the queue jobs that lost their place, and,
-on a process that runs jobs from a shared queue, starts pools for versions added meanwhile.
+but not started waits again for anyone), keeps loaded the model processes that deployments ask
+for (floors.py), puts back in the queue jobs that lost their place, and, on a process that runs
+jobs from a shared queue, starts pools for versions added meanwhile.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import socket
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
+from pier.dispatch import floors
 from pier.dispatch.gpus import gpu_memory
 from pier.dispatch.live import end_metrics
 from pier.jobs import PredictionRecord, Status
@@ -80,6 +82,7 @@ class Keeper:
             if live is not None and not live.status.terminal and not live.cancel_requested:
                 asyncio.get_running_loop().create_task(d.cancel(live))
         await self.sweep(now)
+        await floors.apply(d)
         if d.queue.record_first:
             if d.runs_jobs:
                 await self.discover()

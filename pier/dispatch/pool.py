@@ -114,6 +114,16 @@ class VersionPool:
         # `concurrency` lanes per model process, or batches.
         self.serving: Serving | None = None
         self.batch: Batch | None = None
+        # What deployments that name this version ask (floors.py): `floor` processes kept
+        # loaded with no job, at most `cap` of them running jobs at once.
+        self.floor = 0
+        self.cap = len(self.workers)
+        self._cap_changed = asyncio.Event()
+        self._parked: dict[int, int] = {}  # id(worker) -> its lanes waiting beyond the cap
+        self._prepared: set[int] = set()  # id(worker) of those given directory and environment
+        self._prepare_lock = asyncio.Lock()
+        self._warming: asyncio.Task[None] | None = None
+        self._warm_error: str | None = None
         self.tasks = [asyncio.create_task(self._slot(w)) for w in self.workers]
         self.file_fields = file_fields(version["openapi_schema"])
 
@@ -131,7 +141,7 @@ class VersionPool:
             return info
         index = await self.queue.position(self.key, live.id) or 0
         ahead = index + self.busy
-        wait = await self._wait(index, sum(w.concurrency for w in self.workers))
+        wait = await self._wait(index, sum(w.concurrency for w in self.workers[: self.cap]))
         return {
             "position": index + 1,
             "ahead": ahead,
@@ -188,6 +198,8 @@ class VersionPool:
         return live
 
     async def stop(self) -> None:
+        if self._warming is not None:
+            self._warming.cancel()
         # Cancel until every slot has ended: on Python 3.11 a cancel that lands as a timeout
         # inside the Redis client expires (a blocking queue read) can be swallowed, and the
         # slot would go on claiming.
@@ -218,6 +230,7 @@ class VersionPool:
     async def _serve(self, worker: Worker, workdir: Path) -> None:
         consumer = f"{socket.gethostname()}-{os.getpid()}-{id(worker):x}"
         while True:
+            await self._within_cap(worker)
             taken = [await self._next(consumer)]
             if self.batch is not None and worker.state.name == "READY":
                 taken += await self._gather(consumer, self.batch)
@@ -325,7 +338,7 @@ class VersionPool:
         if placer is None or self.busy:
             return False
         freed = False
-        for worker in self.workers:
+        for worker in self.workers[self.floor :]:  # those of the floor stay loaded
             if placer.held_by(worker) and worker.state.name in ("READY", "SETUP_FAILED", "DEFUNCT"):
                 await worker.stop()
                 freed = bool(placer.release(worker)) or freed
@@ -350,13 +363,93 @@ class VersionPool:
                     self._directory = await ensure_version_dir(blobs, self.version, cache)
             return self._directory
 
-    async def _environment(self, live: Live) -> Env:
+    async def _boot(self, worker: Worker, live: Live | None) -> bool:
+        """Make a model process ready: the first time, its directory, serving, weights and
+        environment; on a GPU worker, its GPUs; then setup. `live` is the job waiting for it
+        (shown the build log); None starts it ahead of any job, and then only if the GPUs it
+        needs are free now (False when they are not)."""
+        async with self._prepare_lock:
+            if id(worker) not in self._prepared:
+                worker.model_dir = await self._version_dir()
+                self._configure(worker, worker.model_dir)
+                store, settings = self.dispatcher.store, self.dispatcher.settings
+                worker.env.update(await weights_env(store, settings, self.version))
+                env = await self._environment(live)
+                worker.python, worker.runner_path = env.python, env.runner_path
+                worker.env.update(env.variables)
+                self._prepared.add(id(worker))
+        placer = self.dispatcher.gpu_placer
+        if placer is not None and worker.state.name not in ("READY", "BUSY"):
+            if live is not None:
+                await self._place(worker, live)
+            else:
+                gpus = placer.place(worker, await self._gpu_need())
+                if gpus is None:
+                    return False
+                worker.env.update(visible_devices(gpus))
+        await worker.ensure_started()
+        return True
+
+    # -- deployments: a floor of loaded processes and a cap on running ones ----------------
+    def set_limits(self, floor: int, cap: int | None, model: str | None = None) -> None:
+        """Keep `floor` model processes loaded with no job waiting (deployments'
+        min_instances) and let at most `cap` run jobs at once (their max_instances; None: one
+        per slot). Both are bounded by this process's slots. Called every keeper round, so a
+        process of the floor that crashed is started again."""
+        cap = len(self.workers) if cap is None else max(1, min(cap, len(self.workers)))
+        if cap != self.cap:
+            self.cap = cap
+            self._cap_changed.set()  # wakes the lanes waiting beyond the old cap
+            self._cap_changed = asyncio.Event()
+        self.floor = max(0, min(floor, cap))
+        if model:
+            self.model = model
+        if self.floor and (self._warming is None or self._warming.done()):
+            self._warming = asyncio.create_task(self._keep_warm())
+
+    async def _keep_warm(self) -> None:
+        """Start the processes of the floor that are not up (each after the one before)."""
+        for worker in self.workers[: self.floor]:
+            if worker.state.name in ("READY", "BUSY", "STARTING"):
+                continue
+            try:
+                if not await self._fits_gpus(worker) or not await self._boot(worker, None):
+                    return
+            except Exception as exc:  # a failed setup, a missing GPU, the store away
+                if str(exc) != self._warm_error:  # said once, not every round
+                    log.warning("version %s: could not keep a process loaded: %s", self.key, exc)
+                self._warm_error = str(exc)
+                return
+            self._warm_error = None
+
+    async def _within_cap(self, worker: Worker) -> None:
+        """Wait while this process is beyond the cap. Once every lane of it waits here (so it
+        holds no job), its model process is stopped: it no longer counts as loaded."""
+        index = self.workers.index(worker)
+        if index < self.cap:
+            return
+        key = id(worker)
+        self._parked[key] = self._parked.get(key, 0) + 1
+        try:
+            while index >= self.cap:
+                idle = worker.state.name in ("READY", "SETUP_FAILED", "DEFUNCT")
+                if self._parked[key] >= worker.concurrency and idle:
+                    await worker.stop()
+                    if self.dispatcher.gpu_placer is not None:
+                        self.dispatcher.gpu_placer.release(worker)
+                await self._cap_changed.wait()
+        finally:
+            self._parked[key] -= 1
+
+    async def _environment(self, live: Live | None) -> Env:
         """The version's environment on this machine, built here the first time (its build
         log goes to the prediction that waits for it)."""
         async with self._env_lock:
             if self._env is None:
 
                 def on_log(text: str) -> None:
+                    if live is None:  # started ahead of any job: nobody to show it to
+                        return
                     if self.step != BUILDING:
                         self.step = BUILDING
                         self.dispatcher.notify(live)
@@ -394,17 +487,7 @@ class VersionPool:
             self.dispatcher.notify(live)
             worker.on_setup_log = show
         try:
-            if worker.state.name == "NEW":
-                worker.model_dir = await self._version_dir()
-                self._configure(worker, worker.model_dir)
-                store, settings = self.dispatcher.store, self.dispatcher.settings
-                worker.env.update(await weights_env(store, settings, self.version))
-                env = await self._environment(live)
-                worker.python, worker.runner_path = env.python, env.runner_path
-                worker.env.update(env.variables)
-            if self.dispatcher.gpu_placer is not None and booted_here:
-                await self._place(worker, live)
-            await worker.ensure_started()
+            await self._boot(worker, live)
         except (SetupFailed, GpuError, ArchiveError, BlobsUnavailable, EnvError) as exc:
             if not live.status.terminal:
                 logs, sent = getattr(exc, "logs", None) or "", "".join(shown)

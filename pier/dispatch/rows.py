@@ -25,8 +25,10 @@ def new_prediction(
     lane: int = USER_LANE,
     context: dict[str, str] | None = None,
     prediction_id: str | None = None,
+    deployment: str | None = None,
 ) -> PredictionRecord:
-    """`prediction_id`: an id chosen before (an idempotent create reserves it first)."""
+    """`prediction_id`: an id chosen before (an idempotent create reserves it first);
+    `deployment`: the "owner/name" of the deployment it is made through."""
     return {
         "id": prediction_id or new_id(),
         "account_id": account_id,
@@ -54,4 +56,5 @@ def new_prediction(
         "tweaked_from": tweaked_from,
         "lane": lane,
         "context": context or None,
+        "deployment": deployment,
     }

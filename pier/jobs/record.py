@@ -40,3 +40,4 @@ class PredictionRecord(TypedDict):
     tweaked_from: str | None  # the prediction this one was tweaked from
     lane: int  # queue lane (pier.queue.LANES): 0-2 for people by priority, 3 for background work
     context: dict[str, str] | None  # the request's context, for current_scope().context
+    deployment: str | None  # "owner/name" of the deployment it was made through

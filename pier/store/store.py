@@ -18,6 +18,7 @@ from pier.jobs import PredictionRecord
 from pier.store import migrate
 from pier.store.accounts import AccountStore
 from pier.store.cache import LRU
+from pier.store.deployments import DeploymentStore
 from pier.store.engine import Write
 from pier.store.fairness import FairnessStore
 from pier.store.tables import (
@@ -70,7 +71,7 @@ def prediction_insert(row: PredictionRecord) -> tuple[Write, Write]:
     return (_INSERT_PREDICTION, row), (_COUNT_RUN, {"model_id_": row["model_id"]})
 
 
-class Store(AccountStore, FairnessStore):
+class Store(AccountStore, FairnessStore, DeploymentStore):
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self._model_cache: LRU[tuple[str, str], tuple[float, Row | None]] = LRU(CACHE_ENTRIES)

@@ -145,6 +145,8 @@ predictions = sa.Table(
     sa.Column("lane", sa.Integer, nullable=False, server_default="1"),
     # The request's `context` (string keys and values), handed to the model's current_scope().
     sa.Column("context", sa.JSON(none_as_null=True), nullable=True),
+    # The deployment it was made through ("owner/name"), if any.
+    sa.Column("deployment", sa.String(200), nullable=True),
     sa.Index("ix_predictions_account_created", "account_id", "created_at", "id"),
     sa.Index("ix_predictions_account_source", "account_id", "source", "created_at"),
     sa.Index("ix_predictions_status_lease", "status", "lease_expires_at"),
@@ -335,4 +337,35 @@ idempotency_keys = sa.Table(
     sa.Column("prediction_id", sa.String(32), nullable=False),
     sa.Column("created_at", UTC_TS, nullable=False),
     sa.Index("ix_idempotency_keys_created", "created_at"),
+)
+
+# -- deployments -------------------------------------------------------------------------------
+
+# A deployment: a name its owner runs predictions through, pointing at its current release.
+deployments = sa.Table(
+    "deployments",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False),
+    sa.Column("owner", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("current_release", sa.Integer, nullable=False),
+    sa.Column("created_at", UTC_TS, nullable=False),
+    sa.UniqueConstraint("owner", "name", name="uq_deployments_owner_name"),
+    sa.Index("ix_deployments_account", "account_id", "owner", "name"),
+)
+
+# Each change of a deployment is a new release, numbered from 1; a release is never changed.
+deployment_releases = sa.Table(
+    "deployment_releases",
+    metadata,
+    sa.Column("deployment_id", sa.String(32), sa.ForeignKey("deployments.id"), primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("model_id", sa.String(32), nullable=False),
+    sa.Column("version_id", sa.String(64), nullable=False),
+    sa.Column("hardware", sa.String(64), nullable=False),
+    sa.Column("min_instances", sa.Integer, nullable=False),
+    sa.Column("max_instances", sa.Integer, nullable=False),
+    sa.Column("created_at", UTC_TS, nullable=False),
+    sa.Column("created_by", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False),
 )

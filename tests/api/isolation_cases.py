@@ -353,6 +353,53 @@ async def playground_page(w: World) -> None:
     assert page.content == (await w.as_b("GET", "/")).content
 
 
+async def alice_deployment(w: World) -> str:
+    """A's deployment of A's private model (made once); its URL."""
+    url = "/v1/deployments/alice/alice-dep"
+    if (await w.as_a("GET", url)).status_code == NOT_FOUND:
+        body = {"name": "alice-dep", "model": "alice/private", "version": w.private_version}
+        status(await w.as_a("POST", "/v1/deployments", json=body), 200)
+    return url
+
+
+async def create_deployment(w: World) -> None:
+    await alice_deployment(w)
+    for model, version in (
+        ("alice/private", w.private_version),
+        ("alice/shared", w.private_version),  # A's private version under a public model's name
+    ):
+        body = {"name": "b-dep", "model": model, "version": version}
+        status(await w.as_b("POST", "/v1/deployments", json=body), 422)
+    theirs = {"name": "alice/b-dep", "model": "alice/shared", "version": w.public_version}
+    status(await w.as_b("POST", "/v1/deployments", json=theirs), 422)
+    # the same name in B's own account is B's own deployment
+    mine = {"name": "alice-dep", "model": "alice/shared", "version": w.public_version}
+    made = await w.as_b("POST", "/v1/deployments", json=mine)
+    status(made, 200)
+    assert made.json()["owner"] == "bob"
+    status(await w.as_b("DELETE", "/v1/deployments/bob/alice-dep"), 204)
+
+
+async def list_deployments(w: World) -> None:
+    await alice_deployment(w)
+    listed = await w.as_b("GET", "/v1/deployments")
+    status(listed, 200)
+    assert all(d["owner"] == "bob" for d in listed.json()["results"])
+
+
+def alices_deployment(method: str, suffix: str = "", body: dict[str, Any] | None = None) -> Case:
+    """B gets 404 for A's deployment, and A's stays as it was (release 1)."""
+
+    async def case(w: World) -> None:
+        url = await alice_deployment(w)
+        status(await w.as_b(method, url + suffix, json=body), NOT_FOUND)
+        after = await w.as_a("GET", url)
+        status(after, 200)
+        assert after.json()["current_release"]["number"] == 1
+
+    return case
+
+
 CASES: dict[str, Case] = {
     "POST /v1/predictions": create_by_version,
     "POST /v1/models/{owner}/{name}/predictions": create_by_model,
@@ -414,6 +461,16 @@ CASES: dict[str, Case] = {
     "POST /v1/admin/accounts/{username}/credit": admin_credit,
     "PUT /v1/admin/accounts/{username}/priority": admin_only(
         "PUT", "/v1/admin/accounts/bob/priority", {"priority": "high"}
+    ),
+    "POST /v1/deployments": create_deployment,
+    "GET /v1/deployments": list_deployments,
+    "GET /v1/deployments/{owner}/{name}": alices_deployment("GET"),
+    "PATCH /v1/deployments/{owner}/{name}": alices_deployment(
+        "PATCH", body={"min_instances": 0, "max_instances": 2}
+    ),
+    "DELETE /v1/deployments/{owner}/{name}": alices_deployment("DELETE"),
+    "POST /v1/deployments/{owner}/{name}/predictions": alices_deployment(
+        "POST", "/predictions", {"input": {"image": "data:,x"}}
     ),
     "PUT /v1/admin/tokens/{token_id}/priority": admin_only(
         "PUT", "/v1/admin/tokens/{token_id}/priority", {"priority": "high"}

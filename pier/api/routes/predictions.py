@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -39,6 +40,16 @@ MAX_WAIT = 60
 SECRET_MASK = "**********"
 PAGE_SIZE = 100
 VERSION_REF = re.compile(r"^(?:(?P<owner>[^/:\s]+)/(?P<name>[^/:\s]+))?:?(?P<id>[0-9a-f]{64})?$")
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """What a prediction made through a deployment runs: its current release's model and
+    version, and the deployment's "owner/name"."""
+
+    name: str
+    model: Row
+    version: Row
 
 
 def parse_prefer(header: str | None) -> int | None:
@@ -164,10 +175,13 @@ async def _create(
     account: Row,
     model: Row | None,
     prediction_id: str | None = None,
+    deployed: Deployed | None = None,
 ) -> Response:
     body = await json_body(request)
     version: Row | None
-    if model is None:
+    if deployed is not None:
+        model, version = deployed.model, deployed.version
+    elif model is None:
         model, version = await _resolve_version(svc, account, body.get("version"))
     else:
         version_id = model["latest_version_id"]
@@ -196,6 +210,7 @@ async def _create(
         context=context,
         lane=fairness.lane(account),
         prediction_id=prediction_id,
+        deployment=deployed.name if deployed is not None else None,
     )
     hold = await svc.dispatcher.billing.hold_for(
         row, account.get("token_id"), lambda: svc.dispatcher.typical_run_time(version["id"])
@@ -328,17 +343,22 @@ async def create_model_prediction(owner: str, name: str, request: Request) -> Re
 
 
 async def _admitted(
-    request: Request, svc: ServicesDep, account: Row, model: Row | None
+    request: Request,
+    svc: ServicesDep,
+    account: Row,
+    model: Row | None,
+    deployed: Deployed | None = None,
 ) -> Response:
     """A create, once the account's create rate and its cap on waiting predictions allow it
     (429 otherwise). With an Idempotency-Key, a retry of a create gets the first one's
-    prediction, as GET shows it, and nothing new is made or charged."""
+    prediction, as GET shows it, and nothing new is made or charged. `deployed`: the model
+    and version a deployment runs, when the create comes through one."""
     gate = svc.gate
     await gate.check_rate(account)
     key = fairness.idempotency_key(request.headers)
     if key is None:
         await gate.check_waiting(account)
-        response = await _create(request, svc, account, model)
+        response = await _create(request, svc, account, model, None, deployed)
         gate.created(account)
         return response
     request_sha256 = fairness.fingerprint(request.url.path, await json_body(request))
@@ -349,7 +369,7 @@ async def _admitted(
         return json_response(body, 201, {"Idempotent-Replayed": "true"})
     try:
         await gate.check_waiting(account)
-        response = await _create(request, svc, account, model, reserved.prediction_id)
+        response = await _create(request, svc, account, model, reserved.prediction_id, deployed)
     except BaseException:
         await gate.release(reserved)
         raise
