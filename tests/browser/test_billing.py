@@ -272,3 +272,40 @@ def test_the_ledger_pages_with_load_more(money: Pages, money_server: PierServer)
         "rows => rows.map((r) => r.dataset.entry)"
     )
     assert len(entries) == len(set(entries))  # no entry twice across the pages
+
+
+def test_a_tokens_own_limit_is_set_on_the_billing_page_and_holds(
+    money: Pages, money_server: PierServer
+) -> None:
+    with money_server.api() as client:
+        client.put("/v1/admin/prices", json={"model": "pier/echo", "per_run_usd": PER_RUN})
+        client.post("/v1/admin/accounts/admin/credit", json={"amount_usd": "1"})
+        current = next(
+            t for t in client.get("/v1/account/tokens").json()["results"] if t["current"]
+        )
+    page = money.open("/billing")
+    row = page.locator(f".token-limit[data-token='{current['id']}']")
+    form = row.get_by_role("form", name=f"Monthly limit of {current['name']}")
+    limit = form.get_by_label("Monthly limit (USD)")
+    try:
+        limit.fill("-2")
+        form.get_by_role("button", name="Save").click()
+        expect(form.locator(".field-error")).to_be_visible()
+        expect(limit).to_have_attribute("aria-invalid", "true")
+
+        limit.fill("0.10")
+        form.get_by_role("button", name="Save").click()
+        expect(form.get_by_role("status")).to_have_text("Saved")
+        expect(limit).to_have_value("0.10")
+        with money_server.api() as client:
+            spend = client.get(f"/v1/billing/tokens/{current['id']}").json()
+        assert float(spend["monthly_limit_usd"]) == 0.1
+
+        # The token (the one this browser signs in with) may not pay for a $0.25 run now.
+        page.goto(money_server.url + "/models/pier/echo")
+        page.get_by_role("textbox", name="Text (required)").fill("over the token's limit")
+        page.get_by_role("button", name="Run").click()
+        expect(page.locator(".form-summary")).to_contain_text("API token's monthly spend limit")
+    finally:
+        with money_server.api() as client:
+            client.patch(f"/v1/billing/tokens/{current['id']}", json={"monthly_limit_usd": None})

@@ -1,6 +1,6 @@
 // The billing page: balance, holds and what is available, this month's spend against the
-// monthly limit, spend per day and per model, the ledger (with a CSV download), and the
-// limit and alert settings.
+// monthly limit, spend per day and per model, the ledger (with a CSV download), the limit
+// and alert settings, and limits per API token.
 
 import { api, ledgerCsv } from "../api.js";
 import { settingsForm } from "../billingform.js";
@@ -8,6 +8,7 @@ import { dayChart, fillDays, modelChart } from "../chart.js";
 import { h, icon, mount } from "../dom.js";
 import { ago, dateTime, shortId } from "../format.js";
 import { limitShare, toMicros, usd, usdText } from "../money.js";
+import { tokenLimits } from "../tokenlimits.js";
 
 const DAYS = 30;
 const KINDS = { topup: "Top-up", hold: "Hold", release: "Released", charge: "Charge", adjust: "Adjustment" };
@@ -183,6 +184,6 @@ export async function render({ view, signal, setTitle }) {
       { "aria-labelledby": "settings-title" },
       h("h2#settings-title", "Limit and alerts"),
       settingsForm(billing, { onSaved: draw }),
-    )),
+    ), tokenLimits({ signal })),
   );
 }
