@@ -54,7 +54,12 @@ class SignIn:
                 authorize_url=f"{web}/login/oauth/authorize",
                 access_token_url=f"{web}/login/oauth/access_token",
                 api_base_url=settings.github_api_url.rstrip("/") + "/",
-                client_kwargs={"scope": scopes, "timeout": TIMEOUT},
+                client_kwargs={
+                    "scope": scopes,
+                    "timeout": TIMEOUT,
+                    # GitHub documents the client's id and secret as form fields
+                    "token_endpoint_auth_method": "client_secret_post",
+                },
             )
             self.providers[GITHUB] = Provider(GITHUB, "GitHub", web)
         if settings.oidc_issuer:

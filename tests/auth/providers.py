@@ -148,6 +148,8 @@ class FakeGitHub(_Server):
         }
 
     async def access_token(self, request: Request) -> Response:
+        if "authorization" in request.headers:  # GitHub takes the secret as form fields
+            return JSONResponse({"error": "incorrect_client_credentials"})
         grant, refused = await self.redeem(request)
         if refused:
             return refused
