@@ -124,7 +124,7 @@ def test_github_sign_in_lands_signed_in_and_the_account_page_manages_tokens(
 
 
 def test_oidc_sign_in_and_a_refused_newcomer(
-    signin_pages: Pages, providers: tuple[FakeGitHub, FakeOIDC]
+    signin_pages: Pages, providers: tuple[FakeGitHub, FakeOIDC], tmp_path: Path
 ) -> None:
     github, oidc = providers
     oidc.signed_in_as = Person("ada-1", "ada", "Ada L", "ada@corp.example", email_verified=True)
@@ -137,5 +137,6 @@ def test_oidc_sign_in_and_a_refused_newcomer(
     other.get_by_role("link", name="Sign in with GitHub").click()
     expect(other.get_by_role("heading", name="No account for you here yet")).to_be_visible()
     expect(other.get_by_role("alert")).to_contain_text("GitHub user bob matches none of them")
+    shot(other, tmp_path, "refused")
     other.get_by_role("link", name="Back to sign-in").click()
     expect(other.get_by_role("heading", name="Sign in to Pier")).to_be_visible()

@@ -107,7 +107,10 @@ def page(status: int, title: str, message: str) -> Response:
 <title>{html.escape(title)} · Pier</title>
 <link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/static/app.css"></head>
-<body><main id="main"><div class="login-page"><div class="card login-card">
+<body><header class="topbar"><nav class="topbar-inner" aria-label="Main">
+<a class="brand" href="/" aria-label="Pier, all models">
+<img src="/static/favicon.svg" alt="" width="24" height="24"><span>Pier</span></a></nav></header>
+<main id="main"><div class="login-page"><div class="card login-card">
 <h1>{html.escape(title)}</h1>
 <p role="alert">{html.escape(message)}</p>
 <p><a class="btn" href="/login">Back to sign-in</a></p>
