@@ -10,7 +10,8 @@ const LANGS = [
   { key: "curl", label: "cURL", make: curlSnippet, file: "shell" },
 ];
 
-function codeBlock(text, { label, className = "" }) {
+/** A code box with a label and a Copy button; `code` is its <code>, to change the text. */
+export function codeBlock(text, { label, className = "" }) {
   const code = h("code", text);
   const copy = h("button.btn.small.copy", { type: "button", onclick: (e) => copyText(code.textContent, e.currentTarget) }, icon("copy"), h("span.label", "Copy"), h("span.visually-hidden", ` ${label}`));
   return { element: h(`div.code-block${className ? `.${className}` : ""}`, h("div.code-bar", h("span.code-label", label), copy), h("pre", { tabindex: "0", "aria-label": label }, code)), code };

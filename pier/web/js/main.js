@@ -11,6 +11,7 @@ import * as gallery from "./pages/gallery.js";
 import * as history from "./pages/history.js";
 import * as login from "./pages/login.js";
 import * as model from "./pages/model.js";
+import * as newModel from "./pages/newmodel.js";
 import * as prediction from "./pages/prediction.js";
 
 const main = document.getElementById("main");
@@ -18,6 +19,7 @@ let firstRender = true;
 
 route(/^\/$/, gallery.render);
 route(/^\/login$/, login.render);
+route(/^\/models\/new$/, newModel.render);
 route(/^\/models\/(?<owner>[^/]+)\/(?<name>[^/]+)$/, model.render);
 route(/^\/predictions$/, history.render);
 route(/^\/predictions\/(?<id>[^/]+)$/, prediction.render);
@@ -63,6 +65,7 @@ function accountMenu() {
     { hidden: true, role: "group", "aria-label": "Account" },
     h("p.menu-title", "Signed in as ", h("strong", name)),
     h("a.btn.small.wide", { href: "/account" }, h("span.label", "Account and tokens")),
+    h("a.btn.small.wide", { href: "/models/new" }, h("span.label", "New model")),
     h("a.btn.small.wide", { href: "/billing" }, h("span.label", "Billing")),
     admin.isAdmin() ? h("a.btn.small.wide", { href: "/admin" }, h("span.label", "Cluster")) : null,
     h(

@@ -108,7 +108,7 @@ export async function render({ view, query, signal, setTitle }) {
       grid.replaceChildren(
         h(
           "li.empty-state.grid-empty",
-          h("p", models.length ? "No model matches your search." : "No models yet. Push one with the pier CLI, or start the server with its built-in models."),
+          h("p", models.length ? "No model matches your search." : "No models yet. Create one and push a version to it, or start the server with its built-in models."),
           models.length
             ? h(
                 "button.btn",
@@ -136,7 +136,11 @@ export async function render({ view, query, signal, setTitle }) {
 
   mount(
     view,
-    h("div.page-head", h("div", h("h1", "Models"), h("p.muted.subtitle", "Pick a model, fill in its form, and watch it run."))),
+    h(
+      "div.page-head",
+      h("div", h("h1", "Models"), h("p.muted.subtitle", "Pick a model, fill in its form, and watch it run.")),
+      h("a.btn.new-model", { href: "/models/new" }, icon("plus"), h("span.label", "New model")),
+    ),
     h(
       "div.toolbar",
       h("div.search", h("label.visually-hidden", { for: "model-search" }, "Search models"), icon("search"), search),

@@ -1,15 +1,18 @@
 // A model's page: header, version picker, and tabs for the playground (form
 // plus live output), the API code, and the model card.
 
-import { api } from "../api.js";
+import { api, session } from "../api.js";
 import { codeTab } from "../codetab.js";
 import { h, icon, mount } from "../dom.js";
 import { count, dateTime, shortId } from "../format.js";
 import { renderMarkdown } from "../markdown.js";
+import { nounNote } from "../nouns.js";
 import { playground, runTimeNote, tweakInput } from "../playground.js";
+import { pushSteps } from "../pushhelp.js";
 import { setQuery } from "../router.js";
 import { inputFields, outputShape } from "../schema.js";
 import { tabs } from "../tabs.js";
+import { versionList } from "../versionlist.js";
 import { coverFor, kindBadge } from "./gallery.js";
 
 function versionLabel(v, latestId) {
@@ -39,8 +42,11 @@ export async function render({ view, params, query, signal, setTitle }) {
   ]);
   const latestId = model.latest_version && model.latest_version.id;
   if (model.latest_version && !versions.some((v) => v.id === latestId)) versions.unshift(model.latest_version);
+  const canPush = model.owner === session.username || Boolean(session.admin);
+  const created = query.get("created") ? h("p.notice.created-notice", { role: "status" }, `Created ${owner}/${name}. It has no versions yet: push one to run it.`) : null;
   if (!versions.length) {
-    mount(view, header(model), h("div.empty-state", h("p", "This model has no versions yet, so there is nothing to run.")));
+    const empty = canPush ? pushSteps(model) : h("div.empty-state", h("p", "This model has no versions yet, so there is nothing to run."));
+    mount(view, header(model), created, empty);
     return;
   }
 
@@ -118,6 +124,7 @@ export async function render({ view, params, query, signal, setTitle }) {
     [
       { key: "playground", label: "Playground", panel: playPanel },
       { key: "api", label: "API", panel: code.element },
+      { key: "versions", label: `Versions (${versions.length})`, panel: versionList({ model, versions, signal, extra: canPush ? h("details.push-more", h("summary", "Push a new version"), pushSteps(model)) : null }) },
       { key: "readme", label: "Model card", panel: readmePanel },
     ],
     {
@@ -130,7 +137,7 @@ export async function render({ view, params, query, signal, setTitle }) {
     },
   );
 
-  const head = header(model, h("div.version-picker", h("label", { for: "version-picker" }, "Version"), picker));
+  const head = header(model, h("div.version-picker", h("label", { for: "version-picker" }, "Version"), picker, nounNote("version")));
   runCount = head.querySelector(".run-count-text");
   mount(view, head, t.element);
 }

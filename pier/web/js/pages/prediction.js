@@ -7,6 +7,7 @@ import { copyText, h, icon, mount } from "../dom.js";
 import { TIMING, ago, cost, dateTime, duration, shortId, timings } from "../format.js";
 import { isFileUrl, mediaKind } from "../media.js";
 import { ownFileId, ownFileView } from "../ownfiles.js";
+import { nounNote } from "../nouns.js";
 import { tweakInput } from "../playground.js";
 import { ignoredText, ignoredWords, runView } from "../runview.js";
 import { humanize, inputFields, mainTextField, outputShape } from "../schema.js";
@@ -147,6 +148,7 @@ export async function render({ view, params, signal, setTitle }) {
         "div.head-actions",
         h("a.btn.compare-link", { href: `/compare?predictions=${encodeURIComponent(p.id)}` }, h("span.label", "Compare with other models")),
         tweakHref ? h("a.btn.primary.tweak", { href: tweakHref }, icon("edit"), h("span.label", "Tweak")) : null,
+        tweakHref ? nounNote("tweak") : null,
       ),
     ),
     p.data_removed ? h("p.notice", "The input and output of this prediction have been removed.") : null,
