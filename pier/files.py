@@ -280,13 +280,13 @@ class FileStore:
     async def copy_to(self, row: Row, target: Path) -> None:
         await asyncio.to_thread(self.blobs.get_file, key_of(row["path"]), target)
 
-    def _delete_bytes(self, rows: list[Row]) -> None:
+    def delete_bytes(self, rows: list[Row]) -> None:
         for row in rows:
             self.blobs.delete(key_of(row["path"]))
 
     async def delete(self, row: Row) -> None:
         """Bytes first: a failure (the file store unreachable) leaves the row, to delete again."""
-        await asyncio.to_thread(self._delete_bytes, [row])
+        await asyncio.to_thread(self.delete_bytes, [row])
         await self.store.delete_file(row["id"], row["account_id"])
 
     async def sweep(self, now: datetime | None = None) -> int:
@@ -294,7 +294,7 @@ class FileStore:
         now = now or utcnow()
         removed = 0
         while rows := await self.store.expired_files(now, SWEEP_BATCH):
-            await asyncio.to_thread(self._delete_bytes, rows)
+            await asyncio.to_thread(self.delete_bytes, rows)
             await self.store.delete_files([row["id"] for row in rows])
             removed += len(rows)
         return removed

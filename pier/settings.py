@@ -260,6 +260,14 @@ SETTINGS: tuple[Setting, ...] = (
         "it is extended by each time a running prediction gets near it.",
     ),
     Setting(
+        "api_data_retention",
+        float,
+        3600.0,
+        "Seconds an API prediction keeps its input, output, logs and files after it ends (an "
+        "hour, as on Replicate); then they are removed and it says data_removed: true. An "
+        "account may choose its own period. Playground predictions are kept until deleted.",
+    ),
+    Setting(
         "gpu_hardware",
         str,
         "gpu",
@@ -357,6 +365,7 @@ class Settings:
     create_rate_per_minute: int = 600
     log_level: str = "info"
     billing_hold_seconds: float = 60.0
+    api_data_retention: float = 3600.0
     gpu_hardware: str = "gpu"
     smtp_host: str = ""
     smtp_port: int = 0

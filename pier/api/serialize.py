@@ -35,7 +35,7 @@ def prediction(
             "stream": stream_url(base_url, row),
         },
         "source": row["source"],
-        "data_removed": False,
+        "data_removed": row.get("data_removed_at") is not None,
         "progress": row["progress"],
         "queue": queue,
         "tweaked_from": row.get("tweaked_from"),

@@ -18,7 +18,7 @@ import socket
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from pier.dispatch import floors
+from pier.dispatch import floors, retention
 from pier.dispatch.gpus import gpu_memory
 from pier.dispatch.live import end_metrics
 from pier.jobs import PredictionRecord, Status
@@ -90,6 +90,7 @@ class Keeper:
                 await self.requeue(now)
         if self.rounds % ROUNDS_PER_LEASE == 1:
             await d.billing.sweep()
+            await retention.sweep(d.store, d.files, d.settings.api_data_retention, now)
         if self.rounds % (ROUNDS_PER_LEASE * 10) == 1:
             await d.store.forget_dead_processes(now - 10 * d.lease)
 

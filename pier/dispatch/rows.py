@@ -58,3 +58,4 @@ def new_prediction(
         "context": context or None,
         "deployment": deployment,
     }
+        "data_removed_at": None,

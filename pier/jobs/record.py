@@ -41,3 +41,4 @@ class PredictionRecord(TypedDict):
     lane: int  # queue lane (pier.queue.LANES): 0-2 for people by priority, 3 for background work
     context: dict[str, str] | None  # the request's context, for current_scope().context
     deployment: str | None  # "owner/name" of the deployment it was made through
+    data_removed_at: datetime | None  # when its input, output, logs and files were removed

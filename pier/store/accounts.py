@@ -184,6 +184,14 @@ class AccountStore(JobStore):
         )
         return await self._one(query)
 
+    async def set_data_retention(self, account_id: str, seconds: float | None) -> None:
+        """How long the account's API predictions keep their data (None: the server's default)."""
+        await self._write(
+            accounts.update()
+            .where(accounts.c.id == account_id)
+            .values(data_retention_seconds=seconds)
+        )
+
     async def rename_token(self, account_id: str, token_id: str, name: str) -> bool:
         return bool(
             await self._write(

@@ -20,6 +20,8 @@ accounts = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("type", sa.String(16), nullable=False, server_default="user"),
     sa.Column("webhook_secret", sa.String(100), nullable=False),
+    # Seconds this account's API predictions keep their data; NULL: the api_data_retention setting.
+    sa.Column("data_retention_seconds", sa.Float, nullable=True),
     sa.Column("created_at", UTC_TS, nullable=False),
     # A verified address (from the sign-in provider or `pier accounts create --email`); alerts
     # are mailed to it. `is_admin`: may see the cluster, set prices and add credit.
@@ -156,6 +158,8 @@ predictions = sa.Table(
 
 files = sa.Table(
     "files",
+    # When the retention period removed its input, output, logs and files (API predictions).
+    sa.Column("data_removed_at", UTC_TS, nullable=True),
     metadata,
     sa.Column("id", sa.String(48), primary_key=True),
     sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False),

@@ -63,6 +63,21 @@ async def cancel_prediction(w: World) -> None:
         status(await w.as_b("POST", url), NOT_FOUND)
 
 
+async def delete_prediction(w: World) -> None:
+    for prediction in w.a_predictions():
+        status(await w.as_b("DELETE", f"/v1/predictions/{prediction['id']}"), NOT_FOUND)
+        still = await w.as_a("GET", f"/v1/predictions/{prediction['id']}")
+        status(still, 200)
+
+
+async def patch_account(w: World) -> None:
+    mine = await w.as_b("PATCH", "/v1/account", json={"data_retention_seconds": 60})
+    status(mine, 200)
+    assert mine.json()["username"] == "bob"
+    alice = await w.as_a("GET", "/v1/account")
+    assert alice.json()["data_retention_default"] is True  # B's choice is B's alone
+
+
 async def list_predictions(w: World) -> None:
     for query in ("", "?source=all", "?model=alice/private", "?status=succeeded"):
         listed = await w.as_b("GET", "/v1/predictions" + query)
@@ -405,6 +420,7 @@ CASES: dict[str, Case] = {
     "POST /v1/models/{owner}/{name}/predictions": create_by_model,
     "GET /v1/predictions/{prediction_id}": get_prediction,
     "POST /v1/predictions/{prediction_id}/cancel": cancel_prediction,
+    "DELETE /v1/predictions/{prediction_id}": delete_prediction,
     "GET /v1/predictions": list_predictions,
     "GET /v1/models": list_models,
     "QUERY /v1/models": search_models,
@@ -429,6 +445,7 @@ CASES: dict[str, Case] = {
     "GET /v1/streams/{prediction_id}/{token}": stream("/v1/streams"),
     "GET /v1/files/streams/{prediction_id}/{token}": stream("/v1/files/streams"),
     "GET /v1/account": account,
+    "PATCH /v1/account": patch_account,
     "GET /v1/hardware": shared("/v1/hardware"),
     "GET /v1/webhooks/default/secret": webhook_secret,
     "POST /auth/login": login,

@@ -176,3 +176,14 @@ def test_tweak_keeps_an_uploaded_input_file(
     new = pier_server.wait_for(prediction_id(page), ("succeeded",))
     assert new["input"]["image"] == file_url
     assert new["input"]["filter"] == "grayscale"
+
+
+def test_delete_a_prediction_from_its_page(pages: Pages, pier_server: PierServer) -> None:
+    made = create(pier_server, "pier/echo", {"text": "delete me"})
+    made = pier_server.wait_for(made["id"], ("succeeded",))
+    page = pages.open(f"/predictions/{made['id']}")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete").click()
+    expect(page).to_have_url(re.compile(r"/predictions$"))
+    with pier_server.api() as client:
+        assert client.get(f"/v1/predictions/{made['id']}").status_code == 404

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -12,16 +14,54 @@ from pier.api.jsonresponse import json_response
 from pier.api.routes import signin, tokens
 from pier.api.routes.admin import is_admin
 from pier.auth.sessions import start_session
+from pier.store import Row
 from pier.store.accounts import SESSION
 
 router = APIRouter()
 
 
 @router.get("/v1/account")
-async def get_account(account: AccountDep) -> Response:
-    """The account (Replicate's fields), with its e-mail address and whether it is an admin."""
-    body = serialize.account(account)
-    return json_response({**body, "email": account["email"], "admin": is_admin(account)})
+async def get_account(account: AccountDep, svc: ServicesDep) -> Response:
+    """The account (Replicate's fields), with its e-mail address, whether it is an admin, and
+    how long its API predictions keep their data."""
+    return json_response(_account(account, svc))
+
+
+def _account(account: Row, svc: ServicesDep) -> dict[str, Any]:
+    own = account.get("data_retention_seconds")
+    return {
+        **serialize.account(account),
+        "email": account["email"],
+        "admin": is_admin(account),
+        "data_retention_seconds": own if own is not None else svc.settings.api_data_retention,
+        "data_retention_default": own is None,
+    }
+
+
+MAX_RETENTION = 10 * 365 * 86400.0
+
+
+@router.patch("/v1/account")
+async def patch_account(request: Request, account: AccountDep, svc: ServicesDep) -> Response:
+    """Choose how long this account's API predictions keep their input, output, logs and files
+    (`data_retention_seconds`; null: the server's default)."""
+    body = await json_body(request)
+    if set(body) != {"data_retention_seconds"}:
+        raise ApiError(422, 'Send {"data_retention_seconds": N} (seconds; null for the default).')
+    seconds = body["data_retention_seconds"]
+    if seconds is not None and (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not 0 <= seconds <= MAX_RETENTION
+    ):
+        raise ApiError(
+            422,
+            "- data_retention_seconds: must be a number of seconds from 0 to ten years, or null\n",
+        )
+    await svc.store.set_data_retention(account["id"], seconds)
+    svc.token_cache.clear()  # the account row is cached with its tokens
+    fresh = {**account, "data_retention_seconds": seconds}
+    return json_response(_account(fresh, svc))
 
 
 @router.get("/v1/webhooks/default/secret")

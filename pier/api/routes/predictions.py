@@ -24,13 +24,14 @@ from pier.api.deps import (
 from pier.api.errors import ApiError, insufficient_credit, not_found
 from pier.api.jsonresponse import json_response
 from pier.billing.ledger import InsufficientCredit
-from pier.dispatch import Live
+from pier.dispatch import Live, retention
 from pier.dispatch.pool import file_fields
 from pier.dispatch.rows import new_prediction
 from pier.files import DATA_URI_INLINE_CHARS, FileError, decode_data_uri, public_url
 from pier.jobs import PredictionRecord, Status
 from pier.sdk.validate import InvalidField, format_invalid_fields, validate_input
 from pier.store import Row
+from pier.util import utcnow
 from pier.webhooks import TargetRefused, check_events, check_url
 
 router = APIRouter()
@@ -415,6 +416,17 @@ def _sources(source: str | None) -> list[str] | None:
     examples made at first start; `?source=example`, `?source=web,api` or `?source=all`."""
     if not source:
         return ["web", "api"]
+@router.delete("/v1/predictions/{prediction_id}", status_code=204)
+async def delete_prediction(prediction_id: str, svc: ServicesDep, account: AccountDep) -> Response:
+    """Delete an ended prediction with its files (a playground run is kept until then)."""
+    row, _live = await _find(svc, account, prediction_id)
+    if not Status(row["status"]).terminal:
+        raise ApiError(409, "This prediction has not ended; cancel it first, then delete it.")
+    await svc.dispatcher.billing.settle(row["id"])  # charged before it goes, never after
+    await retention.delete(svc.store, svc.files, row["id"], utcnow())
+    return Response(status_code=204)
+
+
     names = _names(source)
     if names == ["all"]:
         return None

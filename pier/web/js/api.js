@@ -152,6 +152,7 @@ export const api = {
       headers: { "X-Pier-Source": "web" },
     }),
   cancel: (id) => request(`/v1/predictions/${enc(id)}/cancel`, { method: "POST" }),
+  deletePrediction: (id) => request(`/v1/predictions/${enc(id)}`, { method: "DELETE" }),
   cluster: (opts) => request("/v1/admin/cluster", opts),
   hardware: (opts) => request("/v1/hardware", opts),
   billing: (opts) => request("/v1/billing", opts),

@@ -108,6 +108,7 @@ const ICONS = {
   clock: ["M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18z", "M12 7v5l3 2"],
   back: ["M15 5l-7 7 7 7"],
   plus: ["M12 5v14", "M5 12h14"],
+  trash: ["M4 7h16", "M9 7V4h6v3", "M6 7l1 13h10l1-13", "M10 11v6", "M14 11v6"],
 };
 
 /** Copy text to the clipboard and flash the button label. */

@@ -9,8 +9,10 @@ import { isFileUrl, mediaKind } from "../media.js";
 import { ownFileId, ownFileView } from "../ownfiles.js";
 import { nounNote } from "../nouns.js";
 import { tweakInput } from "../playground.js";
+import { navigate } from "../router.js";
 import { ignoredText, ignoredWords, runView } from "../runview.js";
 import { humanize, inputFields, mainTextField, outputShape } from "../schema.js";
+import { isTerminal } from "../status.js";
 
 const SOURCE_TEXT = { web: "from the playground", api: "from the API", example: "an example made at first start" };
 
@@ -149,6 +151,7 @@ export async function render({ view, params, signal, setTitle }) {
         h("a.btn.compare-link", { href: `/compare?predictions=${encodeURIComponent(p.id)}` }, h("span.label", "Compare with other models")),
         tweakHref ? h("a.btn.primary.tweak", { href: tweakHref }, icon("edit"), h("span.label", "Tweak")) : null,
         tweakHref ? nounNote("tweak") : null,
+        isTerminal(p) ? deleteButton(p) : null,
       ),
     ),
     p.data_removed ? h("p.notice", "The input and output of this prediction have been removed.") : null,
@@ -165,4 +168,28 @@ export async function render({ view, params, signal, setTitle }) {
     h("details.pane.json-pane", h("summary", h("h2", "Full JSON")), h("div.output-tools", copyJson), jsonPre),
   );
   update(live.prediction);
+}
+
+/** Delete an ended prediction for good (its files too), after asking; then back to the history. */
+function deleteButton(p) {
+  return h(
+    "button.btn.delete-prediction",
+    {
+      type: "button",
+      onclick: async (e) => {
+        const button = e.currentTarget;
+        if (!window.confirm("Delete this prediction, its input, output and files? This cannot be undone.")) return;
+        button.disabled = true;
+        try {
+          await api.deletePrediction(p.id);
+          navigate("/predictions", { replace: true });
+        } catch (err) {
+          button.disabled = false;
+          button.replaceChildren(h("span.label", `Could not delete: ${err.message}`));
+        }
+      },
+    },
+    icon("trash"),
+    h("span.label", "Delete"),
+  );
 }
