@@ -41,7 +41,16 @@ def _account(account: Row, svc: ServicesDep) -> dict[str, Any]:
 MAX_RETENTION = 10 * 365 * 86400.0
 
 
-@router.patch("/v1/account")
+RETENTION_BODY = openapi.json_body(
+    {
+        "type": "object",
+        "required": ["data_retention_seconds"],
+        "properties": {"data_retention_seconds": {"type": ["number", "null"], "minimum": 0}},
+    }
+)
+
+
+@router.patch("/v1/account", openapi_extra=RETENTION_BODY)
 async def patch_account(request: Request, account: AccountDep, svc: ServicesDep) -> Response:
     """Choose how long this account's API predictions keep their input, output, logs and files
     (`data_retention_seconds`; null: the server's default)."""

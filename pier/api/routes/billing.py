@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from pier.api import openapi
 from pier.api.deps import AccountDep, ServicesDep, decode_time_cursor, encode_cursor, json_body
 from pier.api.errors import ApiError, not_found
 from pier.api.jsonresponse import json_response
@@ -24,6 +25,46 @@ from pier.util import utcnow
 from pier.webhooks import TargetRefused, check_url
 
 router = APIRouter()
+
+USD = {"type": ["string", "number"], "description": 'Dollars, such as "0.25" (up to 6 decimals)'}
+NULLABLE_USD = {**USD, "type": ["string", "number", "null"]}
+BILLING_BODY = openapi.json_body(
+    {
+        "type": "object",
+        "properties": {
+            "monthly_limit_usd": NULLABLE_USD,
+            "low_balance_alert_usd": NULLABLE_USD,
+            "alert_webhook": {"type": ["string", "null"], "format": "uri"},
+        },
+    }
+)
+TOKEN_LIMIT_BODY = openapi.json_body(
+    {
+        "type": "object",
+        "required": ["monthly_limit_usd"],
+        "properties": {"monthly_limit_usd": NULLABLE_USD},
+    }
+)
+PRICE_BODY = openapi.json_body(
+    {
+        "type": "object",
+        "properties": {
+            "hardware": {"type": "string"},
+            "model": {"type": "string", "description": "owner/name"},
+            "per_second_usd": USD,
+            "per_run_usd": USD,
+            "per_unit_usd": USD,
+            "unit": {"type": "string"},
+        },
+    }
+)
+CREDIT_BODY = openapi.json_body(
+    {
+        "type": "object",
+        "required": ["amount_usd"],
+        "properties": {"amount_usd": USD, "memo": {"type": "string", "maxLength": 500}},
+    }
+)
 
 PAGE_SIZE = 100
 MAX_DAYS = 366
@@ -63,7 +104,7 @@ BILLING_FIELDS = {
 }
 
 
-@router.patch("/v1/billing")
+@router.patch("/v1/billing", openapi_extra=BILLING_BODY)
 async def patch_billing(request: Request, account: AccountDep, svc: ServicesDep) -> Response:
     """Set the monthly spend limit, the low-balance alert threshold or the alert webhook (null
     clears one)."""
@@ -213,7 +254,7 @@ async def get_token_limit(token_id: str, account: AccountDep, svc: ServicesDep) 
     return json_response(await _token_json(svc, account["id"], token_id))
 
 
-@router.patch("/v1/billing/tokens/{token_id}")
+@router.patch("/v1/billing/tokens/{token_id}", openapi_extra=TOKEN_LIMIT_BODY)
 async def patch_token_limit(
     token_id: str, request: Request, account: AccountDep, svc: ServicesDep
 ) -> Response:
@@ -250,7 +291,7 @@ async def list_prices(_admin: AdminDep, svc: ServicesDep) -> Response:
     return json_response({"results": await svc.store.db.read(reports.price_list)})
 
 
-@router.put("/v1/admin/prices")
+@router.put("/v1/admin/prices", openapi_extra=PRICE_BODY)
 async def put_price(request: Request, _admin: AdminDep, svc: ServicesDep) -> Response:
     """Price a hardware class per second, or a model per second, per run or per output unit."""
     body = await json_body(request)
@@ -280,7 +321,7 @@ async def put_price(request: Request, _admin: AdminDep, svc: ServicesDep) -> Res
     return json_response({"results": await svc.store.db.read(reports.price_list)})
 
 
-@router.delete("/v1/admin/prices")
+@router.delete("/v1/admin/prices", openapi_extra=PRICE_BODY)
 async def delete_price(request: Request, _admin: AdminDep, svc: ServicesDep) -> Response:
     body = await json_body(request)
     scope, key = await _price_target(svc, body)
@@ -307,7 +348,7 @@ async def _price_target(svc: ServicesDep, body: dict[str, Any]) -> tuple[str, st
     return "model", row["id"]
 
 
-@router.post("/v1/admin/accounts/{username}/credit")
+@router.post("/v1/admin/accounts/{username}/credit", openapi_extra=CREDIT_BODY)
 async def add_credit(
     username: str, request: Request, _admin: AdminDep, svc: ServicesDep
 ) -> Response:
