@@ -64,7 +64,8 @@ def test_every_route_has_an_isolation_case() -> None:
     routes = app_routes()
     missing = sorted(routes - CASES.keys())
     assert not missing, (
-        "These routes have no cross-account case in tests/api/isolation_cases.py CASES; add one "
+        "These routes have no cross-account case in tests/api/isolation_cases.py (CASES) or "
+        "isolation_account.py (ACCOUNT_CASES); add one "
         "saying what another account gets (404 for anything of someone else's):\n  "
         + "\n  ".join(missing)
     )
