@@ -82,6 +82,10 @@ async def test_create_push_change_and_delete(pier: Pier) -> None:
         "/v1/models/carol/my-model_1.0", json={"description": "Kept."}, headers=carol
     )
 
+    empty = await pier.client.post(
+        "/v1/models/carol/my-model_1.0/predictions", json={"input": {}}, headers=carol
+    )
+    assert "has no versions yet" in problem(empty, 422)["detail"]
     pushed = await push(pier, carol, "carol/my-model_1.0", "hello_world.py")
     assert pushed.status_code == 201, pushed.text
     after = (await pier.client.get("/v1/models/carol/my-model_1.0", headers=carol)).json()
