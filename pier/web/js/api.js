@@ -154,6 +154,9 @@ export const api = {
   cancel: (id) => request(`/v1/predictions/${enc(id)}/cancel`, { method: "POST" }),
   deletePrediction: (id) => request(`/v1/predictions/${enc(id)}`, { method: "DELETE" }),
   cluster: (opts) => request("/v1/admin/cluster", opts),
+  createDeployment: (fields) => request("/v1/deployments", { method: "POST", body: fields }),
+  updateDeployment: (owner, name, changes) =>
+    request(`/v1/deployments/${enc(owner)}/${enc(name)}`, { method: "PATCH", body: changes }),
   hardware: (opts) => request("/v1/hardware", opts),
   billing: (opts) => request("/v1/billing", opts),
   updateBilling: (changes) => request("/v1/billing", { method: "PATCH", body: changes }),

@@ -7,6 +7,7 @@ import * as account from "./pages/account.js";
 import * as admin from "./pages/admin.js";
 import * as billing from "./pages/billing.js";
 import * as compare from "./pages/compare.js";
+import * as deployments from "./pages/deployments.js";
 import * as gallery from "./pages/gallery.js";
 import * as history from "./pages/history.js";
 import * as login from "./pages/login.js";
@@ -25,6 +26,7 @@ route(/^\/predictions$/, history.render);
 route(/^\/predictions\/(?<id>[^/]+)$/, prediction.render);
 route(/^\/p\/(?<id>[^/]+)$/, prediction.render); // Replicate's short prediction links
 route(/^\/compare$/, compare.render);
+route(/^\/deployments$/, deployments.render);
 route(/^\/admin$/, admin.render);
 route(/^\/account$/, account.render);
 route(/^\/billing$/, billing.render);
@@ -52,6 +54,7 @@ export function renderHeader() {
         navLink("/", "Models", path === "/" || path.startsWith("/models/")),
         navLink("/compare", "Compare", path === "/compare"),
         navLink("/predictions", "Predictions", path.startsWith("/predictions") || path.startsWith("/p/")),
+        navLink("/deployments", "Deployments", path === "/deployments"),
       )
     : null;
   const account = signedIn ? accountMenu() : null;

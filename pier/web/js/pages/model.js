@@ -157,6 +157,7 @@ function header(model, extra) {
         model.visibility === "private" ? h("span.meta-item", "Private") : null,
         h("a.meta-item", { href: `/predictions?model=${encodeURIComponent(`${model.owner}/${model.name}`)}` }, icon("clock"), "Your predictions"),
         h("a.meta-item", { href: `/compare?model=${encodeURIComponent(`${model.owner}/${model.name}`)}` }, icon("plus"), "Compare with other models"),
+        h("a.meta-item", { href: `/deployments?model=${encodeURIComponent(`${model.owner}/${model.name}`)}` }, icon("plus"), "Deploy"),
       ),
     ),
     extra,
