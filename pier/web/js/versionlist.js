@@ -34,7 +34,7 @@ function trainedFrom(source, ref, versions, signal) {
       })
       .catch(() => {}); // not one's own training: the id alone
   }
-  return [icon("dot"), "Trained by ", trainingLink, " from version ", baseSlot];
+  return [icon("branch"), "Trained by ", trainingLink, " from version ", baseSlot];
 }
 
 function inputDetails(input) {
