@@ -1,6 +1,7 @@
 """Deployments through the official `replicate` Python client, unmodified, against a real
-`pier serve`: create, get, list, update (new releases), predictions, delete, bad input, and a
-model process kept loaded by min_instances with no prediction made."""
+`pier serve` (alone, and with a `pier worker` on Redis): create, get, list, update (new
+releases), predictions, delete, bad input, and a model process kept loaded by min_instances with
+no prediction made."""
 
 from __future__ import annotations
 
@@ -13,22 +14,31 @@ import replicate
 from replicate.exceptions import ReplicateError
 
 from tests.conftest import BUILTIN, model_dir
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import Server, Worker, serve_for
 from tests.e2e.test_official_client import add
+from tests.queue.conftest import redis_url_or_skip
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, replicate.Client]]:
+@pytest.fixture(scope="module", params=["embedded", "cluster"])
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, replicate.Client]]:
+    """Embedded: `pier serve` alone. Cluster: an API process that runs no models, on
+    PostgreSQL, Redis and S3, with a `pier worker` beside it: the floor is kept by the worker."""
     tmp = tmp_path_factory.mktemp("deployments")
-    server = Server(tmp / "data")
-    add(server, BUILTIN / "echo", "pier/echo")
-    add(server, model_dir(tmp, "hello_world.py"), "pier/echo")  # a second version
-    server.start("--no-builtin-models")
-    client = replicate.Client(api_token=server.token, base_url=server.url)
+    server, cleanup = serve_for(request, tmp / "data", "pier_e2e_deploy", redis_url_or_skip)
     try:
+        add(server, BUILTIN / "echo", "pier/echo")
+        add(server, model_dir(tmp, "hello_world.py"), "pier/echo")  # a second version
+        if request.param == "cluster":
+            worker = Worker(server, tmp / "worker", "--slots", "2")
+            cleanup.append(worker.stop)
+        client = replicate.Client(api_token=server.token, base_url=server.url)
         yield server, client
-    finally:
         client._client.close()
+    finally:
+        for step in reversed(cleanup):
+            step()
         server.stop()
 
 
