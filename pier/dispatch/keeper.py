@@ -82,7 +82,6 @@ class Keeper:
             if live is not None and not live.status.terminal and not live.cancel_requested:
                 asyncio.get_running_loop().create_task(d.cancel(live))
         await self.sweep(now)
-        await floors.apply(d)
         if d.queue.record_first:
             if d.runs_jobs:
                 await self.discover()
@@ -93,6 +92,7 @@ class Keeper:
             await retention.sweep(d.store, d.files, d.settings.api_data_retention, now)
         if self.rounds % (ROUNDS_PER_LEASE * 10) == 1:
             await d.store.forget_dead_processes(now - 10 * d.lease)
+        await floors.apply(d)  # last: a failure here holds back nothing above
 
     def describe(self, now: datetime, gpu_used: dict[int, int] | None = None) -> dict[str, Any]:
         d = self.dispatcher
