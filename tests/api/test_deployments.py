@@ -183,3 +183,24 @@ async def test_bad_changes_are_refused_and_make_no_release(pier: Pier) -> None:
     assert (
         await pier.client.post("/v1/deployments/admin/none/predictions", json={})
     ).status_code == 404
+
+
+async def test_a_model_made_private_is_no_longer_run_through_anothers_deployment(
+    pier: Pier,
+) -> None:
+    version = await pier.add_builtin("echo")
+    store = pier.services.store
+    model = await store.get_model("pier", "echo")
+    assert model is not None
+    await store.update_model(model["id"], visibility="public")
+    bob = await store.create_account("bob")
+    headers = {"Authorization": f"Bearer {await store.create_token(bob['id'], 'test')}"}
+    body = {"name": "mine", "model": "pier/echo", "version": version["id"]}
+    made = await pier.client.post("/v1/deployments", json=body, headers=headers)
+    assert made.status_code == 200, made.text
+    assert made.json()["owner"] == "bob"
+    await store.update_model(model["id"], visibility="private")
+    url = "/v1/deployments/bob/mine/predictions"
+    refused = await pier.client.post(url, json={"input": {"text": "x"}}, headers=headers)
+    assert refused.status_code == 422
+    assert "may no longer use" in refused.json()["detail"]

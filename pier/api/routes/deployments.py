@@ -321,13 +321,16 @@ async def create_deployment_prediction(owner: str, name: str, request: Request) 
     svc = await services(request)
     account = await current_account(request, svc)
     row = await _deployment(svc, account, owner, name)
-    model = await svc.store.get_model_by_id(row["model_id"])
+    model = None
+    if row["model_owner"] is not None:  # the model as the caller may see it now
+        model = await svc.store.get_model(row["model_owner"], row["model_name"], account["id"])
     version = await svc.store.get_version(row["model_id"], row["version_id"]) if model else None
     if model is None or version is None:
         raise ApiError(
             422,
             f"Release {row['release_number']} of {owner}/{name} names a version that no longer "
-            "exists; give the deployment another version with PATCH.",
+            "exists or that you may no longer use; give the deployment another version with "
+            "PATCH.",
             "Invalid version or not permitted",
         )
     return await _admitted(
