@@ -228,6 +228,7 @@ async def register(
         "cog_version": COG_VERSION,
         "env": spec.to_json() if spec is not None else None,
         "created_at": utcnow(),
+        "source": {"kind": "push"},
     }
     await store.add_version(version)
     model["latest_version_id"] = version_id

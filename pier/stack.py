@@ -92,8 +92,8 @@ def _webhook_sender(settings: Settings, store: Store, dispatcher: Dispatcher) ->
     """Webhooks go out in the background; each body is the prediction as GET shows it."""
 
     def render(row: PredictionRecord) -> dict[str, Any]:
-        # Webhooks go out once a prediction has started, so there is no queue to describe.
-        return serialize.prediction(row, settings.base_url, None)
+        # Webhooks go out once a job has started, so there is no queue to describe.
+        return serialize.job(row, settings.base_url, dispatcher.destination_name(row))
 
     async def secret_for(account_id: str) -> str | None:
         account = await store.get_account(account_id)

@@ -25,6 +25,7 @@ from pier.api.routes import (
     priority,
     push,
     stream,
+    trainings,
     web,
 )
 from pier.api.security import SecurityHeadersMiddleware
@@ -69,6 +70,7 @@ def create_app(
     app.add_middleware(SecurityHeadersMiddleware, base_url=settings.base_url)
     for module in (
         predictions,
+        trainings,
         models,
         models_write,
         catalog,

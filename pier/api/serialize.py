@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pier.jobs import PredictionRecord, Status
+from pier.jobs import Kind, PredictionRecord, Status
 from pier.store import Row
 from pier.stream import stream_url
 from pier.util import isoformat
@@ -48,6 +48,58 @@ def prediction(
     return body
 
 
+def training(
+    row: PredictionRecord,
+    base_url: str,
+    destination: str | None,
+    queue: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A training as Replicate's API shows it; `destination` is its destination's "owner/name".
+    On success `output` is {"version": "owner/name:<id>", "weights": <url>}."""
+    tid = row["id"]
+    api = f"{base_url}/v1/trainings/{tid}"
+    body = {
+        "id": tid,
+        "model": row["model"],
+        "version": row["version"],
+        "destination": destination,
+        "input": row["input"],
+        "output": row["output"],
+        "logs": row["logs"],
+        "error": row["error"],
+        "status": row["status"],
+        "created_at": isoformat(row["created_at"]),
+        "started_at": isoformat(row["started_at"]),
+        "completed_at": isoformat(row["completed_at"]),
+        "metrics": row["metrics"] or {},
+        "urls": {
+            "get": api,
+            "cancel": f"{api}/cancel",
+            "web": f"{base_url}/trainings/{tid}",
+            "stream": stream_url(base_url, row),
+        },
+        "source": row["source"],
+        "progress": row["progress"],
+        "queue": queue,
+    }
+    if row.get("webhook"):
+        body["webhook"] = row["webhook"]
+        body["webhook_events_filter"] = row["webhook_events_filter"]
+    return body
+
+
+def job(
+    row: PredictionRecord,
+    base_url: str,
+    destination: str | None = None,
+    queue: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A prediction or a training, each in its own shape (what webhooks carry)."""
+    if row.get("kind") == Kind.TRAINING:
+        return training(row, base_url, destination, queue)
+    return prediction(row, base_url, queue)
+
+
 def waiting_prediction(
     row: PredictionRecord, base_url: str, queue: dict[str, Any] | None
 ) -> dict[str, Any]:
@@ -60,11 +112,14 @@ def waiting_prediction(
 
 
 def version(row: Row) -> dict[str, Any]:
+    """A version; `source` (a Pier extension) says where it came from: a push, or a training
+    (its id, the base version and the training's input)."""
     return {
         "id": row["id"],
         "created_at": isoformat(row["created_at"]),
         "cog_version": row["cog_version"],
         "openapi_schema": row["openapi_schema"],
+        "source": row.get("source") or {"kind": "push"},
     }
 
 

@@ -137,9 +137,17 @@ def _link_or_copy(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
+def code_version(version: Mapping[str, Any]) -> str:
+    """The id of the version whose archive holds a version's code: its own, or for a version a
+    training made (same code, new weights), that of the pushed version the code came from."""
+    source = version.get("source") or {}
+    return str(source.get("code_version") or version["id"])
+
+
 async def ensure_version_dir(blobs: Blobs, version: Mapping[str, Any], cache_dir: Path) -> Path:
-    """The local directory of a version, fetched from the file store and unpacked on first use."""
-    version_id = str(version["id"])
+    """The local directory of a version's code, fetched from the file store and unpacked on
+    first use."""
+    version_id = code_version(version)
 
     def fetch(into: Path) -> None:
         blobs.get_file(version_key(version_id), into)

@@ -3,6 +3,8 @@
 {file id}/{name}              an upload, a prediction output or a large data: input
 versions/{version id}.tar.gz  a model version's directory as one archive; the version id is the
                               sha256 content hash of the directory (pier/blobs/archive.py)
+weights/{sha256}/{name}       the weights a training made, by the sha256 of their bytes; the
+                              versions made from them hand them to setup(weights)
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 VERSIONS = "versions"
+WEIGHTS = "weights"
 
 
 def file_key(file_id: str, name: str) -> str:
@@ -18,6 +21,10 @@ def file_key(file_id: str, name: str) -> str:
 
 def version_key(version_id: str) -> str:
     return f"{VERSIONS}/{version_id}.tar.gz"
+
+
+def weights_key(sha256: str, name: str) -> str:
+    return f"{WEIGHTS}/{sha256}/{name}"
 
 
 def key_of(stored: str) -> str:

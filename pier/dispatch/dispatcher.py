@@ -35,7 +35,7 @@ from pier.dispatch.keeper import Keeper
 from pier.dispatch.live import Live, end_metrics
 from pier.dispatch.pool import VersionPool
 from pier.files import FileStore, InputFetcher
-from pier.jobs import Phase, PredictionRecord, Status
+from pier.jobs import Kind, Phase, PredictionRecord, Status, job_pool, pool_key
 from pier.logtail import LogTail
 from pier.queue import Feed, JobQueue, open_feed, open_queue
 from pier.settings import Settings
@@ -91,6 +91,9 @@ class Dispatcher:
         self.billing = Billing(settings, store, settings.gpu_hardware if gpus else "cpu")
         self._waiters: dict[str, set[asyncio.Event]] = {}
         self._run_times: LRU[str, tuple[float, float | None]] = LRU(CACHE_ENTRIES)
+        # "owner/name" of trainings' destination models by id, for what renders a training
+        # without the store at hand (webhooks); filled before a training is rendered.
+        self._destinations: LRU[str, str] = LRU(CACHE_ENTRIES)
         self._flusher: asyncio.Task[None] | None = None
 
     @property
@@ -162,6 +165,7 @@ class Dispatcher:
 
     async def fail_stored(self, row: PredictionRecord, **fields: Any) -> None:
         """End a prediction that is only in the store, with its `completed` webhook."""
+        await self.know_destination(row)
         row.update(fields)  # type: ignore[typeddict-item]
         await self.store.finish_prediction(row["id"], fields, [], self.completed_webhook(row))
         await self.billing.settle(row["id"])
@@ -184,6 +188,7 @@ class Dispatcher:
         queued: it raises InsufficientCredit, having recorded nothing, when the account cannot
         pay.
         """
+        await self.know_destination(row)
         if hold is not None:
             await self.billing.record_with_hold(hold, prediction_insert(row))
             written: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -193,11 +198,11 @@ class Dispatcher:
         if self.queue.record_first:
             await written
             try:
-                await self.queue.put(str(version["id"]), row["id"], row.get("lane") or 0)
+                await self.queue.put(job_pool(row), row["id"], row.get("lane") or 0)
             except BaseException:
                 await self.store.delete_prediction(row["id"], row["model_id"])
                 raise
-            self.pool_for(version)
+            self.pool_for(version, Kind(row["kind"]))
             return None
         live = Live(row=row, version=version, recorded=written)
         if hold is not None:
@@ -207,7 +212,7 @@ class Dispatcher:
             await written
         except BaseException:
             live.cancel_requested = True
-            await self.queue.remove(str(version["id"]), live.id)
+            await self.queue.remove(live.pool, live.id)
             self.live.pop(live.id, None)
             raise
         return live
@@ -215,9 +220,9 @@ class Dispatcher:
     async def _enqueue(self, live: Live) -> None:
         live.logs = LogTail(self.settings.max_log_bytes, live.row.get("logs") or "")
         self.live[live.id] = live
-        self.pool_for(live.version)
+        self.pool_for(live.version, Kind(live.row["kind"]))
         try:
-            await self.queue.put(str(live.version["id"]), live.id, live.row.get("lane") or 0)
+            await self.queue.put(live.pool, live.id, live.row.get("lane") or 0)
         except BaseException:
             self.live.pop(live.id, None)
             raise
@@ -234,12 +239,13 @@ class Dispatcher:
                 freed = await pool.give_back_gpus() or freed
         return freed
 
-    def pool_for(self, version: Row) -> VersionPool | None:
-        """The pool that runs a version here; None if this process runs no jobs of it."""
-        key = version["id"]
+    def pool_for(self, version: Row, kind: Kind = Kind.PREDICTION) -> VersionPool | None:
+        """The pool that runs a version's jobs of one kind here; None if this process runs no
+        jobs of it."""
+        key = pool_key(str(version["id"]), kind)
         pool = self.pools.get(key)
         if pool is None and self.runs_jobs:
-            pool = self.pools[key] = VersionPool(self, version)
+            pool = self.pools[key] = VersionPool(self, version, kind)
         return pool
 
     async def adopt(self, job_id: str, version: Row) -> Live | None:
@@ -254,6 +260,7 @@ class Dispatcher:
         now = utcnow()
         if not await self.store.take_lease(job_id, self.process_id, now + self.lease, now):
             return None
+        await self.know_destination(row)
         row.update({"worker_id": self.process_id, "lease_expires_at": now + self.lease})
         live = Live(row=row, version=version)
         paid = await self.billing.running_price(job_id, row["model_id"])
@@ -269,10 +276,10 @@ class Dispatcher:
         if live.status.terminal:
             return
         live.cancel_requested = True
-        pool = self.pools.get(live.version["id"])
+        pool = self.pools.get(live.pool)
         running = pool.running.get(live.id) if pool is not None else None
         if live.status is Status.STARTING:
-            await self.queue.remove(str(live.version["id"]), live.id)
+            await self.queue.remove(live.pool, live.id)
             await self.finish(live, Status.CANCELED)
         elif running is not None:
             await running[1].cancel(live.id)
@@ -285,6 +292,7 @@ class Dispatcher:
         job_id = row["id"]
         if Status(row["status"]).terminal:
             return row
+        await self.know_destination(row)
         await self.store.request_cancel(job_id, utcnow())
         if row["status"] == Status.STARTING.value and row.get("worker_id") is None:
             now = utcnow()
@@ -298,12 +306,32 @@ class Dispatcher:
             canceled = cast("PredictionRecord", {**row, **fields})
             if await self.store.cancel_waiting(job_id, fields, self.completed_webhook(canceled)):
                 await self.billing.settle(job_id)
-                await self.queue.remove(str(row["version"]), job_id)
+                await self.queue.remove(job_pool(row), job_id)
                 await self.feed.publish("done", job_id)
                 return canceled
         await self.feed.publish("cancel", job_id)
         ended = await self.wait_stored(job_id, self.settings.cancel_grace + 2)
         return ended or row
+
+    async def know_destination(self, row: PredictionRecord) -> str | None:
+        """The "owner/name" of a training's destination model (None for a prediction, or a
+        model that is gone), remembered for `destination_name`."""
+        model_id = row.get("destination")
+        if not model_id:
+            return None
+        name = self._destinations.get(model_id)
+        if name is None:
+            model = await self.store.get_model_by_id(model_id)
+            if model is None:
+                return None
+            name = f"{model['owner']}/{model['name']}"
+            self._destinations.put(model_id, name)
+        return name
+
+    def destination_name(self, row: PredictionRecord) -> str | None:
+        """What `know_destination` found for this job's destination, without the store."""
+        model_id = row.get("destination")
+        return self._destinations.get(model_id) if model_id else None
 
     async def wait(self, live: Live, timeout: float) -> bool:
         if live.done.is_set():
@@ -349,7 +377,7 @@ class Dispatcher:
     async def queue_info(self, live: Live) -> dict[str, Any] | None:
         if live.status is not Status.STARTING:
             return None
-        pool = self.pools.get(live.version["id"])
+        pool = self.pools.get(live.pool)
         if pool is None:
             return await self.queue_info_stored(live.row)
         return await pool.queue_info(live)
@@ -360,10 +388,10 @@ class Dispatcher:
             return None
         if row.get("worker_id") is not None:
             return {"position": 0, "ahead": 0, "phase": Phase.BOOTING.value, "estimated_wait": None}
-        index = await self.queue.position(str(row["version"]), row["id"])
+        version = job_pool(row)
+        index = await self.queue.position(version, row["id"])
         if index is None:
             return None
-        version = str(row["version"])
         running = await self.store.running_count(version)
         return {
             "position": index + 1,
@@ -403,7 +431,10 @@ class Dispatcher:
         output: Any = None,
         error: str | None = None,
         metrics: dict[str, Any] | None = None,
+        version: Row | None = None,
     ) -> None:
+        """End a job: its final record, output files, `completed` webhook and (a training that
+        succeeded) the `version` it made are written in one transaction."""
         if live.status.terminal:
             return
         if live.stop_reason is not None and status is Status.CANCELED:
@@ -433,7 +464,9 @@ class Dispatcher:
         file_rows, live.file_rows = live.file_rows, []
         webhook = self.completed_webhook(live.row)
         fields = live.take_dirty()
-        won = await self._final_write(live.id, fields, file_rows, webhook)
+        won = await self._final_write(live.id, fields, file_rows, webhook, version)
+        if version is not None:
+            self.store.forget_models()  # the destination's latest version changed
         self.live.pop(live.id, None)
         if not won:  # another process ended it first (its lease ran out): the store says how
             log.warning("prediction %s was ended elsewhere; this result is dropped", live.id)
@@ -508,18 +541,23 @@ class Dispatcher:
         live.file_rows = []
         live.row.update(fields)  # type: ignore[typeddict-item]
         await self.store.update_prediction(live.id, **fields)
-        await self.queue.put(str(live.version["id"]), live.id, live.row.get("lane") or 0)
+        await self.queue.put(live.pool, live.id, live.row.get("lane") or 0)
         self.notify(live)
 
     async def _final_write(
-        self, job_id: str, fields: dict[str, Any], file_rows: list[Row], webhook: Row | None
+        self,
+        job_id: str,
+        fields: dict[str, Any],
+        file_rows: list[Row],
+        webhook: Row | None,
+        version: Row | None,
     ) -> bool:
         """The job's last write; while the store is unreachable it is tried again (the result
         is kept, and the lease, renewed meanwhile by the keeper, keeps the job ours)."""
         while True:
             try:
                 return await self.store.finish_job(
-                    job_id, self.process_id, fields, file_rows, webhook
+                    job_id, self.process_id, fields, file_rows, webhook, version
                 )
             except StoreUnavailable as exc:
                 log.warning("could not record the end of %s (%s); trying again", job_id, exc)

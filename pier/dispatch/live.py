@@ -1,4 +1,4 @@
-"""The in-memory state of a prediction that is queued or running in this process.
+"""The in-memory state of a job (a prediction or a training) queued or running in this process.
 
 The store is the record; a Live object is the working copy that the model's events update many
 times a second. Changed fields are flushed to the store in batches and at the end.
@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from pier.billing.prices import Price
-from pier.jobs import TRANSITIONS, Phase, PredictionRecord, Status
+from pier.jobs import TRANSITIONS, Phase, PredictionRecord, Status, job_pool
 from pier.logtail import LogTail
 from pier.store import Row
 
@@ -44,6 +44,11 @@ class Live:
     @property
     def id(self) -> str:
         return str(self.row["id"])
+
+    @property
+    def pool(self) -> str:
+        """The queue line it waits in (pier.jobs.kind)."""
+        return job_pool(self.row)
 
     @property
     def status(self) -> Status:

@@ -17,10 +17,11 @@ from pier.dispatch.estimate import Report, record_progress, wait_estimate
 from pier.dispatch.gpus import GpuError, gpus_needed, memory_of, visible_devices
 from pier.dispatch.live import Live
 from pier.dispatch.outputs import OutputSink
+from pier.dispatch.training import TrainingError, new_version
 from pier.dispatch.weights import weights_env
 from pier.envs import Env, EnvConfig, EnvError, for_version
 from pier.files import FileError, scratch_dir
-from pier.jobs import Phase, Status
+from pier.jobs import Kind, Phase, Status, pool_key
 from pier.queue import BACKGROUND_LANE, PEOPLE_LANES, Claim, QueueUnavailable
 from pier.runner.errors import SetupFailed
 from pier.runner.worker import PredictionEvents, PredictionRequest, PredictionResult, Worker
@@ -63,9 +64,10 @@ def _log_failed_write(written: asyncio.Future[int]) -> None:
         log.warning("could not record that a job started: %s", written.exception())
 
 
-def file_fields(schema: dict[str, Any]) -> dict[str, bool]:
-    """Input names that take files, mapped to whether they take a list of them."""
-    props = schema.get("components", {}).get("schemas", {}).get("Input", {}).get("properties", {})
+def file_fields(schema: dict[str, Any], component: str = "Input") -> dict[str, bool]:
+    """Input names that take files, mapped to whether they take a list of them (`component`:
+    "Input" for predictions, "TrainingInput" for trainings)."""
+    props = schema.get("components", {}).get("schemas", {}).get(component, {}).get("properties", {})
     found: dict[str, bool] = {}
     for name, prop in props.items():
         if prop.get("format") == "uri":
@@ -76,12 +78,18 @@ def file_fields(schema: dict[str, Any]) -> dict[str, bool]:
 
 
 class VersionPool:
-    def __init__(self, dispatcher: Dispatcher, version: dict[str, Any]) -> None:
+    """The jobs of one kind of one version: its predictions, run by predict(), or its trainings,
+    run by train() in model processes started in train mode, a fresh one for each training."""
+
+    def __init__(
+        self, dispatcher: Dispatcher, version: dict[str, Any], kind: Kind = Kind.PREDICTION
+    ) -> None:
         self.dispatcher = dispatcher
         self.version = version
+        self.kind = kind
         settings = dispatcher.settings
         self.queue = dispatcher.queue
-        self.key = str(version["id"])
+        self.key = pool_key(str(version["id"]), kind)
         self.running: dict[str, tuple[Live, Worker]] = {}
         self.busy = 0  # slots holding a prediction, booting or running
         self.started: dict[str, float] = {}  # running prediction id -> monotonic start
@@ -94,7 +102,8 @@ class VersionPool:
         self.workers = [
             Worker(
                 Path(version["path"]),
-                version["predict_ref"],
+                version["train_ref" if kind is Kind.TRAINING else "predict_ref"],
+                mode=kind.mode,
                 env=dict(version.get("environment") or {}),
                 setup_retry_after=settings.setup_retry_after,
                 cancel_grace=settings.cancel_grace,
@@ -112,7 +121,9 @@ class VersionPool:
         self.average_time: float | None = None
         # How the version wants serving, read from its directory when the first job comes:
         # `concurrency` lanes per model process, or batches.
-        self.serving: Serving | None = None
+        # (A training runs alone in its process.)
+        self.serving: Serving | None = Serving() if kind is Kind.TRAINING else None
+        self._retiring: set[asyncio.Future[None]] = set()  # training processes being stopped
         self.batch: Batch | None = None
         # What deployments that name this version ask (floors.py): `floor` processes kept
         # loaded with no job, at most `cap` of them running jobs at once.
@@ -125,7 +136,8 @@ class VersionPool:
         self._warming: asyncio.Task[None] | None = None
         self._warm_error: str | None = None
         self.tasks = [asyncio.create_task(self._slot(w)) for w in self.workers]
-        self.file_fields = file_fields(version["openapi_schema"])
+        component = "TrainingInput" if kind is Kind.TRAINING else "Input"
+        self.file_fields = file_fields(version["openapi_schema"], component)
 
     # -- the queue ---------------------------------------------------------------------------
     async def queue_info(self, live: Live) -> dict[str, Any]:
@@ -209,6 +221,7 @@ class VersionPool:
                 task.cancel()
             _, pending = await asyncio.wait(pending, timeout=STOP_RECANCEL)
         await asyncio.gather(*(w.stop() for w in self.workers), return_exceptions=True)
+        await asyncio.gather(*self._retiring, return_exceptions=True)
         placer = self.dispatcher.gpu_placer
         if placer is not None:
             for worker in self.workers:
@@ -250,6 +263,17 @@ class VersionPool:
                 self.busy -= len(taken)
                 for _, claim in taken:
                     await self._ack(claim)
+                if self.kind is Kind.TRAINING:  # the next training gets a fresh process
+                    await self._retire(worker)
+
+    async def _retire(self, worker: Worker) -> None:
+        """Stop a model process after its training; a stop of the pool meanwhile waits for it."""
+        stopping = asyncio.ensure_future(worker.stop())
+        self._retiring.add(stopping)
+        stopping.add_done_callback(self._retiring.discard)
+        await asyncio.shield(stopping)
+        if self.dispatcher.gpu_placer is not None:
+            self.dispatcher.gpu_placer.release(worker)
 
     async def _gather(self, consumer: str, batch: Batch) -> list[tuple[Live, Claim]]:
         """More jobs for the batch that starts with one already claimed: what waits, up to
@@ -373,7 +397,8 @@ class VersionPool:
                 worker.model_dir = await self._version_dir()
                 self._configure(worker, worker.model_dir)
                 store, settings = self.dispatcher.store, self.dispatcher.settings
-                worker.env.update(await weights_env(store, settings, self.version))
+                blobs = self.dispatcher.files.blobs
+                worker.env.update(await weights_env(store, settings, self.version, blobs))
                 env = await self._environment(live)
                 worker.python, worker.runner_path = env.python, env.runner_path
                 worker.env.update(env.variables)
@@ -579,11 +604,16 @@ class VersionPool:
         self, live: Live, sink: OutputSink, result: PredictionResult, elapsed: float
     ) -> None:
         output = await sink.final()
-        status = Status(result.status)
+        status, error, version = Status(result.status), result.error, None
         metrics = dict(result.metrics or {})
         metrics.setdefault("predict_time", round(elapsed, 6))
+        if self.kind is Kind.TRAINING and status is Status.SUCCEEDED:
+            try:
+                output, version = await new_version(self.dispatcher, live, output)
+            except TrainingError as exc:
+                status, error = Status.FAILED, str(exc)
         await self.dispatcher.finish(
-            live, status, output=output, error=result.error, metrics=metrics
+            live, status, output=output, error=error, metrics=metrics, version=version
         )
 
     def _timed(self, elapsed: float) -> None:

@@ -1,10 +1,11 @@
-"""The record of a new prediction, as every path that creates one writes it."""
+"""The record of a new job (a prediction or a training), as every path that creates one writes
+it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pier.jobs import PredictionRecord, Status
+from pier.jobs import Kind, PredictionRecord, Status
 from pier.queue import USER_LANE
 from pier.store import Row
 from pier.stream.events import new_stream_token
@@ -26,9 +27,12 @@ def new_prediction(
     context: dict[str, str] | None = None,
     prediction_id: str | None = None,
     deployment: str | None = None,
+    kind: Kind = Kind.PREDICTION,
+    destination: str | None = None,
 ) -> PredictionRecord:
     """`prediction_id`: an id chosen before (an idempotent create reserves it first);
-    `deployment`: the "owner/name" of the deployment it is made through."""
+    `deployment`: the "owner/name" of the deployment it is made through. A training (`kind`)
+    names the model its new version goes to (`destination`, that model's id)."""
     return {
         "id": prediction_id or new_id(),
         "account_id": account_id,
@@ -56,6 +60,8 @@ def new_prediction(
         "tweaked_from": tweaked_from,
         "lane": lane,
         "context": context or None,
+        "kind": kind.value,
+        "destination": destination,
         "deployment": deployment,
-    }
         "data_removed_at": None,
+    }

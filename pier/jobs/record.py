@@ -1,4 +1,5 @@
-"""The record of a prediction: the row the store keeps and every layer passes along.
+"""The record of a job (a prediction or a training): the row the store keeps and every layer
+passes along.
 
 A `TypedDict`, so the record stays the plain dict that the store hands back and writes in batches
 (nothing is copied or converted on the prediction path) while mypy checks each key read by name.
@@ -40,5 +41,7 @@ class PredictionRecord(TypedDict):
     tweaked_from: str | None  # the prediction this one was tweaked from
     lane: int  # queue lane (pier.queue.LANES): 0-2 for people by priority, 3 for background work
     context: dict[str, str] | None  # the request's context, for current_scope().context
+    kind: str  # a `Kind` value: "prediction" or "training"
+    destination: str | None  # a training's destination model (its id); None for predictions
     deployment: str | None  # "owner/name" of the deployment it was made through
     data_removed_at: datetime | None  # when its input, output, logs and files were removed

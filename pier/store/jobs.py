@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pier.store.engine import Write
-from pier.store.tables import files, predictions, processes, webhook_deliveries
+from pier.store.tables import files, models, predictions, processes, versions, webhook_deliveries
 
 Row = dict[str, Any]
 OPEN = ("starting", "processing")
@@ -96,20 +96,36 @@ def final_write(
     fields: Mapping[str, Any],
     file_rows: list[Row],
     webhook: Row | None,
+    version: Row | None = None,
 ) -> list[Write]:
-    """A job's last write, its output files and its `completed` webhook: all of them apply only
+    """A job's last write, its output files, its `completed` webhook and, for a training that
+    succeeded, the version it made (which becomes its model's latest): all of them apply only
     while `holder` still holds the job (or nobody does), none otherwise."""
     values = {**fields, "worker_id": holder, "lease_expires_at": None}
     params = {name + "_": value for name, value in values.items()}
     params["id_"], params["holder_"] = job_id, holder
     statements: list[Write] = [(_final_update(frozenset(values)), params)]
-    if not file_rows and webhook is None:
+    if not file_rows and webhook is None and version is None:
         return statements
     won = [*_ended(job_id, fields), predictions.c.worker_id == holder]
     statements += [_insert_if(files, row, *won) for row in file_rows]
     if webhook is not None:
         statements.append(_insert_if(webhook_deliveries, webhook, *won))
+    if version is not None:
+        statements += _new_version(version, won)
     return statements
+
+
+def _new_version(version: Row, won: list[sa.ColumnElement[bool]]) -> list[Write]:
+    """Insert a version made by a training (unless an earlier training made the same one) and
+    make it its model's latest, both only if the training's final write applied."""
+    same = sa.and_(versions.c.model_id == version["model_id"], versions.c.id == version["id"])
+    latest = (
+        models.update()
+        .where(models.c.id == version["model_id"], sa.exists().where(*won))
+        .values(latest_version_id=version["id"])
+    )
+    return [_insert_if(versions, version, *won, ~sa.exists().where(same)), latest]
 
 
 def cancel_waiting(job_id: str, fields: Mapping[str, Any], webhook: Row | None) -> list[Write]:
@@ -180,7 +196,7 @@ def release_expired(job_id: str, now: datetime) -> Write:
 def unheld_waiting(before: datetime, limit: int) -> sa.Select[Any]:
     """Jobs waiting since before `before` that nobody holds (candidates for a new put)."""
     return (
-        sa.select(predictions.c.id, predictions.c.version)
+        sa.select(predictions.c.id, predictions.c.version, predictions.c.kind)
         .where(predictions.c.status == "starting", predictions.c.worker_id.is_(None))
         .where(predictions.c.created_at < before)
         .order_by(predictions.c.created_at)
@@ -188,16 +204,21 @@ def unheld_waiting(before: datetime, limit: int) -> sa.Select[Any]:
     )
 
 
-def running_count(version_id: str) -> sa.Select[Any]:
-    return sa.select(sa.func.count()).where(
-        predictions.c.status == "processing", predictions.c.version == version_id
-    )
+def _in_pool(pool: str) -> sa.ColumnElement[bool]:
+    """The jobs of one pool (pier.jobs.kind): a version's predictions, or its trainings."""
+    version, _, train = pool.partition(":")
+    kind = "training" if train else "prediction"
+    return sa.and_(predictions.c.version == version, predictions.c.kind == kind)
 
 
-def recent_metrics(version_id: str, limit: int) -> sa.Select[Any]:
+def running_count(pool: str) -> sa.Select[Any]:
+    return sa.select(sa.func.count()).where(predictions.c.status == "processing", _in_pool(pool))
+
+
+def recent_metrics(pool: str, limit: int) -> sa.Select[Any]:
     return (
         sa.select(predictions.c.metrics)
-        .where(predictions.c.version == version_id, predictions.c.status == "succeeded")
+        .where(_in_pool(pool), predictions.c.status == "succeeded")
         .order_by(predictions.c.completed_at.desc())
         .limit(limit)
     )

@@ -32,10 +32,11 @@ class JobStore(Access):
         fields: Mapping[str, Any],
         file_rows: list[Row],
         webhook: Row | None,
+        version: Row | None = None,
     ) -> bool:
-        """The final write of a job held by `holder`; False (and nothing written) if another
-        process ended it first."""
-        statements = jobs.final_write(job_id, holder, fields, file_rows, webhook)
+        """The final write of a job held by `holder` (with the version a training made); False
+        (and nothing written) if another process ended it first."""
+        statements = jobs.final_write(job_id, holder, fields, file_rows, webhook, version)
         return bool(await self._write(*statements))
 
     async def cancel_waiting(
@@ -63,17 +64,18 @@ class JobStore(Access):
     async def unheld_waiting(self, before: datetime, limit: int = 500) -> list[Row]:
         return await self._all(jobs.unheld_waiting(before, limit))
 
-    async def running_count(self, version_id: str) -> int:
-        """Jobs of a version running anywhere now."""
+    async def running_count(self, pool: str) -> int:
+        """Jobs of a pool (a version's predictions, or its trainings) running anywhere now."""
 
         def run(conn: sa.Connection) -> int:
-            return int(conn.execute(jobs.running_count(version_id)).scalar_one())
+            return int(conn.execute(jobs.running_count(pool)).scalar_one())
 
         return await self.db.read(run)
 
-    async def recent_run_time(self, version_id: str, limit: int = 20) -> float | None:
-        """The mean run time of a version's latest successful predictions, or None."""
-        rows = await self._all(jobs.recent_metrics(version_id, limit))
+    async def recent_run_time(self, pool: str, limit: int = 20) -> float | None:
+        """The mean run time of a pool's latest successful jobs (a version's predictions, or its
+        trainings), or None."""
+        rows = await self._all(jobs.recent_metrics(pool, limit))
         times = [
             float(r["metrics"]["predict_time"])
             for r in rows

@@ -160,6 +160,10 @@ class Store(AccountStore, FairnessStore, DeploymentStore):
         assert existing is not None
         return existing
 
+    def forget_models(self) -> None:
+        """A model changed behind the cache (a training made its latest version)."""
+        self._model_cache.clear()
+
     async def update_model(self, model_id: str, **fields: Any) -> None:
         self._model_cache.clear()
         await self._write(models.update().where(models.c.id == model_id).values(**fields))
@@ -295,10 +299,13 @@ class Store(AccountStore, FairnessStore, DeploymentStore):
         model: str | None = None,
         sources: Sequence[str] | None = None,
         statuses: Sequence[str] | None = None,
+        kind: str = "prediction",
     ) -> list[PredictionRecord]:
-        """A page of an account's predictions, newest first; `sources` keeps only those made
-        from these sources ("web", "api", "example")."""
-        query = sa.select(predictions).where(predictions.c.account_id == account_id)
+        """A page of an account's jobs of one kind (predictions, or trainings), newest first;
+        `sources` keeps only those made from these sources ("web", "api", "example")."""
+        query = sa.select(predictions).where(
+            predictions.c.account_id == account_id, predictions.c.kind == kind
+        )
         if model:
             query = query.where(predictions.c.model == model)
         if sources is not None:
@@ -317,6 +324,7 @@ class Store(AccountStore, FairnessStore, DeploymentStore):
         query = (
             sa.select(predictions.c.id, predictions.c.input, predictions.c.metrics)
             .where(predictions.c.version == version_id, predictions.c.status == "succeeded")
+            .where(predictions.c.kind == "prediction")
             .order_by(predictions.c.completed_at.desc())
             .limit(limit)
         )

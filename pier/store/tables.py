@@ -110,6 +110,12 @@ versions = sa.Table(
     # Inputs typed `T | None` without a default: a request must name them, null allowed (the
     # schema cannot say so). NULL: added before this was recorded, nothing checked.
     sa.Column("required_nullable", sa.JSON(none_as_null=True), nullable=True),
+    # Where it came from: {"kind": "push"} or {"kind": "training", "training_id",
+    # "base_version", "input", "code_version"} (code_version: the pushed version whose archive
+    # holds its code). NULL: added before this was recorded, a push.
+    sa.Column("source", sa.JSON(none_as_null=True), nullable=True),
+    # The file store key of the weights setup(weights) gets (a training's output), or NULL.
+    sa.Column("weights", sa.String(500), nullable=True),
 )
 
 predictions = sa.Table(
@@ -147,19 +153,23 @@ predictions = sa.Table(
     sa.Column("lane", sa.Integer, nullable=False, server_default="1"),
     # The request's `context` (string keys and values), handed to the model's current_scope().
     sa.Column("context", sa.JSON(none_as_null=True), nullable=True),
+    # "prediction" or "training" (pier.jobs.Kind), and a training's destination model (its id).
+    sa.Column("kind", sa.String(16), nullable=False, server_default="prediction"),
+    sa.Column("destination", sa.String(32), nullable=True),
     # The deployment it was made through ("owner/name"), if any.
     sa.Column("deployment", sa.String(200), nullable=True),
+    # When the retention period removed its input, output, logs and files (API predictions).
+    sa.Column("data_removed_at", UTC_TS, nullable=True),
     sa.Index("ix_predictions_account_created", "account_id", "created_at", "id"),
     sa.Index("ix_predictions_account_source", "account_id", "source", "created_at"),
     sa.Index("ix_predictions_status_lease", "status", "lease_expires_at"),
     sa.Index("ix_predictions_status", "status"),
     sa.Index("ix_predictions_account_status", "account_id", "status"),
+    sa.Index("ix_predictions_account_kind", "account_id", "kind", "created_at", "id"),
 )
 
 files = sa.Table(
     "files",
-    # When the retention period removed its input, output, logs and files (API predictions).
-    sa.Column("data_removed_at", UTC_TS, nullable=True),
     metadata,
     sa.Column("id", sa.String(48), primary_key=True),
     sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False),

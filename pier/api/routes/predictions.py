@@ -28,7 +28,7 @@ from pier.dispatch import Live, retention
 from pier.dispatch.pool import file_fields
 from pier.dispatch.rows import new_prediction
 from pier.files import DATA_URI_INLINE_CHARS, FileError, decode_data_uri, public_url
-from pier.jobs import PredictionRecord, Status
+from pier.jobs import Kind, PredictionRecord, Status
 from pier.sdk.validate import InvalidField, format_invalid_fields, validate_input
 from pier.store import Row
 from pier.util import utcnow
@@ -96,30 +96,34 @@ async def _resolve_version(svc: ServicesDep, account: Row, ref: Any) -> tuple[Ro
     return found
 
 
-def _validate(version: Row, payload: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Checked input as shown to users, and the secret values kept apart from it."""
+def _validate(
+    version: Row, payload: Any, component: str = "Input"
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Checked input as shown to users, and the secret values kept apart from it (`component`:
+    "Input" for a prediction, "TrainingInput" for a training)."""
     if payload is None:
         payload = {}
     schema = version["openapi_schema"]
-    cleaned, errors = validate_input(
-        schema, payload, required_nullable=version.get("required_nullable")
-    )
-    errors += _bad_file_urls(schema, cleaned)
+    nullable = version.get("required_nullable") if component == "Input" else None
+    cleaned, errors = validate_input(schema, payload, component, nullable)
+    errors += _bad_file_urls(schema, cleaned, component)
     if errors:
         fields = [e.to_dict() for e in errors]
         raise ApiError(
             422, format_invalid_fields(errors), "Input validation failed", invalid_fields=fields
         )
-    props = schema["components"]["schemas"]["Input"].get("properties", {})
+    props = schema["components"]["schemas"][component].get("properties", {})
     hidden = {k: v for k, v in cleaned.items() if props.get(k, {}).get("format") == "password"}
     shown = {k: (SECRET_MASK if k in hidden and v is not None else v) for k, v in cleaned.items()}
     return shown, hidden
 
 
-def _bad_file_urls(schema: dict[str, Any], cleaned: dict[str, Any]) -> list[InvalidField]:
+def _bad_file_urls(
+    schema: dict[str, Any], cleaned: dict[str, Any], component: str
+) -> list[InvalidField]:
     """File inputs must be URLs Pier can fetch: data:, http: or https:."""
     problems = []
-    for name, many in file_fields(schema).items():
+    for name, many in file_fields(schema, component).items():
         values = cleaned.get(name)
         for value in (values or []) if many else [values]:
             if isinstance(value, str) and not value.startswith(("data:", "http://", "https://")):
@@ -131,14 +135,16 @@ def _bad_file_urls(schema: dict[str, Any], cleaned: dict[str, Any]) -> list[Inva
     return problems
 
 
-async def _data_uri_inputs(svc: ServicesDep, version: Row, row: PredictionRecord) -> list[Row]:
+async def _data_uri_inputs(
+    svc: ServicesDep, version: Row, row: PredictionRecord, component: str = "Input"
+) -> list[Row]:
     """Check every data: URI file input (422 when malformed), and store the large ones as
     files of the prediction, so its record holds a link rather than megabytes of base64.
 
     Returns the files stored. A data: URI up to DATA_URI_INLINE_CHARS long stays inline.
     """
     inputs, stored, problems = row["input"], [], []
-    for name, many in file_fields(version["openapi_schema"]).items():
+    for name, many in file_fields(version["openapi_schema"], component).items():
         value = inputs.get(name)
         values = value if many and isinstance(value, list) else [value]
         for index, item in enumerate(values):
@@ -379,14 +385,16 @@ async def _admitted(
 
 
 async def _find(
-    svc: ServicesDep, account: Row, prediction_id: str
+    svc: ServicesDep, account: Row, prediction_id: str, kind: Kind = Kind.PREDICTION
 ) -> tuple[PredictionRecord, Live | None]:
+    """One of the account's jobs of one kind (predictions and trainings never see each
+    other's ids), with its live copy when this process runs it."""
     live = svc.dispatcher.live.get(prediction_id)
-    if live is not None and live.row["account_id"] == account["id"]:
+    if live is not None and live.row["account_id"] == account["id"] and live.row["kind"] == kind:
         return live.row, live
     row = await svc.store.get_prediction(prediction_id, account["id"])
-    if row is None:
-        raise not_found(f"Prediction {prediction_id}")
+    if row is None or row["kind"] != kind:
+        raise not_found(f"{kind.capitalize()} {prediction_id}")
     return row, None
 
 
@@ -408,14 +416,6 @@ async def cancel_prediction(prediction_id: str, svc: ServicesDep, account: Accou
     return json_response(await _render(svc, row))
 
 
-SOURCES = ("web", "api", "example")
-
-
-def _sources(source: str | None) -> list[str] | None:
-    """The sources a list keeps: by default a person's own (playground and API), not the
-    examples made at first start; `?source=example`, `?source=web,api` or `?source=all`."""
-    if not source:
-        return ["web", "api"]
 @router.delete("/v1/predictions/{prediction_id}", status_code=204)
 async def delete_prediction(prediction_id: str, svc: ServicesDep, account: AccountDep) -> Response:
     """Delete an ended prediction with its files (a playground run is kept until then)."""
@@ -427,6 +427,14 @@ async def delete_prediction(prediction_id: str, svc: ServicesDep, account: Accou
     return Response(status_code=204)
 
 
+SOURCES = ("web", "api", "example")
+
+
+def _sources(source: str | None) -> list[str] | None:
+    """The sources a list keeps: by default a person's own (playground and API), not the
+    examples made at first start; `?source=example`, `?source=web,api` or `?source=all`."""
+    if not source:
+        return ["web", "api"]
     names = _names(source)
     if names == ["all"]:
         return None
