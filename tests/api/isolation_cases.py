@@ -77,6 +77,33 @@ async def list_predictions(w: World) -> None:
         assert ids <= {w.b_prediction["id"]}
 
 
+async def create_training(w: World) -> None:
+    # A's private model does not exist for B; A's models are no destination of B's.
+    private = f"/v1/models/alice/private/versions/{w.private_version}/trainings"
+    body = {"destination": "alice/private", "input": {}}
+    status(await w.as_b("POST", private, json=body), NOT_FOUND)
+    shared = f"/v1/models/alice/shared/versions/{w.public_version}/trainings"
+    for destination in ("alice/shared", "alice/private"):
+        body = {"destination": destination, "input": {}}
+        refused = await w.as_b("POST", shared, json=body)
+        status(refused, NOT_FOUND)
+        assert refused.json()["detail"] == "The specified training destination does not exist"
+
+
+async def list_trainings(w: World) -> None:
+    listed = await w.as_b("GET", "/v1/trainings")
+    status(listed, 200)
+    assert listed.json()["results"] == []
+
+
+def each_training(suffix: str, method: str) -> Case:
+    async def case(w: World) -> None:
+        for prediction in w.a_predictions():
+            status(await w.as_b(method, f"/v1/trainings/{prediction['id']}{suffix}"), NOT_FOUND)
+
+    return case
+
+
 async def list_models(w: World) -> None:
     for query in ("", "?q=alice"):
         listed = await w.as_b("GET", "/v1/models" + query)
@@ -276,6 +303,10 @@ CASES: dict[str, Case] = {
     "POST /v1/predictions/{prediction_id}/cancel": cancel_prediction,
     "DELETE /v1/predictions/{prediction_id}": delete_prediction,
     "GET /v1/predictions": list_predictions,
+    "POST /v1/models/{owner}/{name}/versions/{version_id}/trainings": create_training,
+    "GET /v1/trainings": list_trainings,
+    "GET /v1/trainings/{training_id}": each_training("", "GET"),
+    "POST /v1/trainings/{training_id}/cancel": each_training("/cancel", "POST"),
     "GET /v1/models": list_models,
     "QUERY /v1/models": search_models,
     "GET /v1/models/{owner}/{name}": get_model,
