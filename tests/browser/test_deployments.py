@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import PHONE, Pages, PierServer, playwright_api
+from tests.browser.test_layout_a11y import UNNAMED
 from tests.browser.test_versions import add_version
 
 pytestmark = pytest.mark.e2e
@@ -27,7 +28,9 @@ def test_deploy_change_and_see_the_warm_instance(
     page = pages.open("/models/pier/deployed-echo")
     page.get_by_role("link", name="Deploy", exact=True).click()
     expect(page.get_by_role("heading", name="Deployments", level=1)).to_be_visible()
-    expect(page.get_by_role("link", name="Deployments", exact=True)).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("link", name="Deployments", exact=True)).to_have_attribute(
+        "aria-current", "page"
+    )
     form = page.get_by_role("form", name="New deployment")
     expect(form.get_by_role("combobox", name="Model")).to_have_value("pier/deployed-echo")
     expect(form.get_by_role("combobox", name="Version")).to_have_value(version)
@@ -52,6 +55,8 @@ def test_deploy_change_and_see_the_warm_instance(
     change.get_by_role("button", name="Save as a new release").click()
     expect(change.get_by_role("alert")).to_contain_text("min_instances")  # the server's words
     expect(card.locator("[data-release]")).to_have_text("#2")
+
+    assert page.evaluate(UNNAMED) == [], "a control without a name"
 
     phone = pages.open("/deployments", viewport=PHONE)
     expect(phone.locator('[data-deployment="admin/greeter"]')).to_be_visible()
