@@ -42,7 +42,9 @@ export async function render({ view, params, query, signal, setTitle }) {
   ]);
   const latestId = model.latest_version && model.latest_version.id;
   if (model.latest_version && !versions.some((v) => v.id === latestId)) versions.unshift(model.latest_version);
-  const canPush = model.owner === session.username || Boolean(session.admin);
+  // A token pasted in another tab may not have saved its username here yet: ask once.
+  const username = session.username || (await api.account().catch(() => ({}))).username;
+  const canPush = model.owner === username || Boolean(session.admin);
   const created = query.get("created") ? h("p.notice.created-notice", { role: "status" }, `Created ${owner}/${name}. It has no versions yet: push one to run it.`) : null;
   if (!versions.length) {
     const empty = canPush ? pushSteps(model) : h("div.empty-state", h("p", "This model has no versions yet, so there is nothing to run."));
