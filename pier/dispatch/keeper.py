@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 from pier.dispatch import floors, retention
 from pier.dispatch.gpus import gpu_memory
 from pier.dispatch.live import end_metrics
-from pier.jobs import PredictionRecord, Status
+from pier.jobs import Kind, PredictionRecord, Status, job_pool, pool_key
 from pier.util import utcnow
 
 if TYPE_CHECKING:
@@ -142,6 +142,7 @@ class Keeper:
                     "secret_input": None,
                     "metrics": end_metrics(row, now, Status.FAILED),
                 }
+                await d.know_destination(row)
                 webhook = d.completed_webhook(cast("PredictionRecord", {**row, **fields}))
                 if await d.store.fail_expired(row["id"], now, fields, webhook):
                     log.warning("prediction %s lost its worker %s", row["id"], row["worker_id"])
@@ -149,15 +150,15 @@ class Keeper:
                     await d.feed.publish("done", row["id"])
             elif await d.store.release_expired(row["id"], now):
                 # its queue delivery is reclaimed by the next claimer; put it back if it is gone
-                if not await d.queue.holds(str(row["version"]), row["id"]):
-                    await d.queue.put(str(row["version"]), row["id"], row.get("lane") or 0)
+                if not await d.queue.holds(job_pool(row), row["id"]):
+                    await d.queue.put(job_pool(row), row["id"], row.get("lane") or 0)
 
     async def requeue(self, now: datetime) -> None:
         """Jobs that wait in the store but not in the queue (their API process died between the
         two writes, or the queue lost its data) get their place back."""
         d = self.dispatcher
         for row in await d.store.unheld_waiting(now - d.lease):
-            if await d.queue.holds(str(row["version"]), row["id"]):
+            if await d.queue.holds(job_pool(row), row["id"]):
                 continue
             # Read again: a worker may have taken and finished it since the list was read.
             current = await d.store.get_prediction(row["id"])
@@ -166,13 +167,16 @@ class Keeper:
             if current["worker_id"] is not None:
                 continue
             log.warning("prediction %s was not in the queue; queued again", row["id"])
-            await d.queue.put(str(row["version"]), row["id"], current.get("lane") or 0)
+            await d.queue.put(job_pool(row), row["id"], current.get("lane") or 0)
 
     async def discover(self) -> None:
-        """Start a pool for every version this process serves (new ones appear any time)."""
+        """Start a pool for every version this process serves (new ones appear any time), and a
+        second one for the trainings of each version that can be trained."""
         d = self.dispatcher
         for version in await d.store.all_versions():
-            if version["id"] in d.pools:
+            trainable = bool(version.get("train_ref"))
+            training = pool_key(version["id"], Kind.TRAINING)
+            if version["id"] in d.pools and (not trainable or training in d.pools):
                 continue
             model = self._models.get(version["model_id"])
             if model is None:
@@ -182,3 +186,5 @@ class Keeper:
                 model = self._models[version["model_id"]] = f"{row['owner']}/{row['name']}"
             if d.serves(model):
                 d.pool_for(version)
+                if trainable:
+                    d.pool_for(version, Kind.TRAINING)
