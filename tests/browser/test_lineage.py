@@ -82,3 +82,41 @@ def test_a_trained_version_links_its_training_and_base(
     base_link.click()
     expect(page).to_have_url(re.compile(f"/models/admin/base\\?version={base}$"))
     expect(page.get_by_role("combobox", name="Version")).to_have_value(base)
+
+    page.go_back()
+    item.get_by_role("link", name=re.compile("^training ")).click()
+    expect(page.get_by_role("heading", name=re.compile("^Training"))).to_be_visible()
+    expect(page.locator(".status-pill")).to_have_text("Succeeded")
+    expect(page.locator(".noun-training")).to_contain_text("A training teaches a version")
+    expect(page.locator(".training-outcome")).to_contain_text(f"admin/tuned:{trained[:12]}")
+    shot(page, "desktop-30-training")
+    page.get_by_role("link", name="Run the new version").click()
+    expect(page).to_have_url(re.compile(f"/models/admin/tuned\\?version={trained}$"))
+    page.get_by_role("textbox", name=re.compile("^Text")).fill("sailor")
+    page.get_by_role("button", name="Run").click()
+    expect(page.locator(".run-view .text-output")).to_have_text("Ahoy, sailor", timeout=120_000)
+
+
+def test_a_running_training_shows_its_logs_and_cancels(
+    pages: Pages, pier_server: PierServer, tmp_path: Path
+) -> None:
+    added = pier_server.cli("models", "add", str(trainable(tmp_path)), "--name", "admin/slow-base")
+    base = added.strip().split(":")[-1].split()[0]
+    with pier_server.api() as api:
+        made = api.post("/v1/models", json={"owner": "admin", "name": "never-made"})
+        assert made.status_code == 201, made.text
+        started = api.post(
+            f"/v1/models/admin/slow-base/versions/{base}/trainings",
+            json={
+                "destination": "admin/never-made",
+                "input": {"prefix": "x", "steps": 600, "delay": 0.1},
+            },
+        )
+        assert started.status_code == 201, started.text
+    page = pages.open(f"/trainings/{started.json()['id']}")
+    expect(page.get_by_label("Training logs")).to_contain_text("step 2 of 600", timeout=120_000)
+    expect(page.locator(".status-pill")).to_have_text("Running")
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.locator(".status-pill")).to_have_text("Canceled")
+    expect(page.get_by_text("Canceled: no version was made.")).to_be_visible()
+    expect(page.get_by_role("button", name="Cancel")).to_be_hidden()

@@ -14,6 +14,7 @@ import * as login from "./pages/login.js";
 import * as model from "./pages/model.js";
 import * as newModel from "./pages/newmodel.js";
 import * as prediction from "./pages/prediction.js";
+import * as training from "./pages/training.js";
 
 const main = document.getElementById("main");
 let firstRender = true;
@@ -25,6 +26,7 @@ route(/^\/models\/(?<owner>[^/]+)\/(?<name>[^/]+)$/, model.render);
 route(/^\/predictions$/, history.render);
 route(/^\/predictions\/(?<id>[^/]+)$/, prediction.render);
 route(/^\/p\/(?<id>[^/]+)$/, prediction.render); // Replicate's short prediction links
+route(/^\/trainings\/(?<id>[^/]+)$/, training.render);
 route(/^\/compare$/, compare.render);
 route(/^\/deployments$/, deployments.render);
 route(/^\/admin$/, admin.render);
