@@ -13,7 +13,8 @@ from typing import Any
 
 import httpx
 
-from tests.api.isolation_world import headers_for
+from tests.api.isolation_world import headers_for, register_as
+from tests.billing.conftest import customer, set_price
 from tests.conftest import PREDICTORS, Pier
 
 TERMINAL = ("succeeded", "failed", "canceled")
@@ -215,3 +216,36 @@ async def test_a_crashed_training_fails_with_a_reason_and_makes_no_version(pier:
     # the next training gets a fresh process and succeeds
     again = await train(pier, base["id"], "test/greeter", {"prefix": "ok "})
     assert (await wait_training(pier, again.json()["id"]))["status"] == "succeeded"
+
+
+async def test_a_training_takes_a_credit_hold_and_is_charged_like_a_prediction(pier: Pier) -> None:
+    store = pier.services.store
+    accounts = {"poor": await customer(pier, "poor"), "rich": await customer(pier, "rich", "1")}
+    for username in accounts:
+        owner = await store.get_account_by_username(username)
+        assert owner is not None
+        await register_as(pier, owner, f"{username}/greeter", trainable_dir(pier.tmp / username))
+        await set_price(pier, model=f"{username}/greeter", per_run_usd="0.25")
+
+    async def start(who: str, **input: Any) -> httpx.Response:
+        model = await store.get_model(who, "greeter")
+        assert model is not None
+        url = f"/v1/models/{who}/greeter/versions/{model['latest_version_id']}/trainings"
+        body = {"destination": f"{who}/greeter", "input": {"prefix": "paid ", **input}}
+        return await accounts[who].client.post(url, json=body)
+
+    refused = await start("poor")
+    assert refused.status_code == 402, refused.text
+    assert (await accounts["poor"].client.get("/v1/trainings")).json()["results"] == []
+    rich = accounts["rich"].client
+    made = await start("rich", steps=40, delay=0.05)
+    assert made.status_code == 201, made.text
+    billing = (await rich.get("/v1/billing")).json()
+    assert billing["held_usd"] == "0.25", billing
+    done = await wait_training(pier, made.json()["id"], headers=dict(rich.headers))
+    assert done["status"] == "succeeded" and done["metrics"]["cost_usd"] == "0.25"
+    deadline = time.monotonic() + 10  # the hold is settled just after the final write
+    while (billing := (await rich.get("/v1/billing")).json())["held_usd"] != "0.00":
+        assert time.monotonic() < deadline, billing
+        await asyncio.sleep(0.05)
+    assert billing["balance_usd"] == "0.75", billing
