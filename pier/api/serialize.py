@@ -79,6 +79,7 @@ def training(
             "stream": stream_url(base_url, row),
         },
         "source": row["source"],
+        "data_removed": row.get("data_removed_at") is not None,
         "progress": row["progress"],
         "queue": queue,
     }
