@@ -12,10 +12,16 @@ from pier.billing.ledger import month_of
 from pier.billing.money import usd
 from pier.store import Row
 from pier.store.tables import accounts, balances, ledger, models, prices
+from pier.util import isoformat
 
-# What each kind of entry does to the money an account has, seen from the account: a top-up
-# and a release add to what it may spend, a hold and a charge take from it.
-SIGN = {"topup": 1, "release": 1, "hold": -1, "charge": -1}
+# What each kind of entry does, seen from the account, to its balance, to what it may spend
+# (available) and to what is held: each column sums to that figure over the whole ledger.
+EFFECTS = {
+    "topup": (1, 1, 0),
+    "hold": (0, -1, 1),
+    "release": (0, 1, -1),
+    "charge": (-1, 0, -1),
+}
 
 
 def summary(row: Row | None, now: datetime) -> dict[str, Any]:
@@ -63,11 +69,18 @@ def entries(
 
 
 def entry_json(row: Row) -> dict[str, Any]:
+    """An entry as the API shows it: `amount_usd` is what it did to the balance (a top-up adds,
+    a charge takes; a hold or release moves money within it), `available_usd` and `held_usd`
+    what it did to those parts of it."""
+    amount = int(row["amount_micros"])
+    balance, available, held = EFFECTS.get(row["kind"], (0, 0, 0))
     return {
         "id": row["id"],
-        "created_at": row["created_at"].isoformat(),
+        "created_at": isoformat(row["created_at"]),
         "kind": row["kind"],
-        "amount_usd": usd(SIGN.get(row["kind"], 1) * int(row["amount_micros"])),
+        "amount_usd": usd(balance * amount),
+        "available_usd": usd(available * amount),
+        "held_usd": usd(held * amount),
         "prediction_id": row["prediction_id"],
         "model": row["model"],
         "memo": row["memo"],
@@ -119,7 +132,7 @@ def price_list(conn: sa.Connection) -> list[dict[str, Any]]:
                 item[f"{basis}_usd"] = usd(int(micros))
         if row.unit:
             item["unit"] = row.unit
-        item["updated_at"] = row.updated_at.isoformat()
+        item["updated_at"] = isoformat(row.updated_at)
         out.append(item)
     return out
 

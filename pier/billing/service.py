@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pier.billing import ledger
-from pier.billing.ledger import Hold, Settled
+from pier.billing.ledger import Hold, InsufficientCredit, Settled
 from pier.billing.money import usd
 from pier.billing.prices import PER_SECOND, Price, choose, cost_of, hold_for
 from pier.jobs import PredictionRecord
@@ -110,20 +110,32 @@ class Billing:
             return None
         return await self.price(model_id), int(held)
 
-    def extension_due(self, price: Price, held: int, run_seconds: float, every: float) -> int:
-        """How much more to hold for a job priced per second that has run `run_seconds`, so the
-        hold stays ahead of its cost until the next look in `every` seconds; 0 if none."""
+    def extension_due(
+        self, price: Price, held: int, run_seconds: float, every: float
+    ) -> tuple[int, int]:
+        """How much more to hold for a job priced per second that has run `run_seconds`: a full
+        step (`billing_hold_seconds` of running), and the least that keeps the hold ahead of
+        its cost until the next look in `every` seconds; (0, 0) when none is due."""
         if price.basis != PER_SECOND or price.free:
-            return 0
+            return 0, 0
         needed = math.ceil(price.micros * (run_seconds + 2 * every))
         if needed <= held:
-            return 0
+            return 0, 0
         step = math.ceil(price.micros * self.settings.billing_hold_seconds)
-        return max(step, needed - held)
+        return max(step, needed - held), needed - held
 
-    async def extend(self, prediction_id: str, amount: int) -> None:
-        """Hold more for a running job; raises InsufficientCredit when the account cannot."""
-        await self.store.db.transact(ledger.extend_hold(prediction_id, amount, utcnow()))
+    async def extend(self, prediction_id: str, step: int, least: int) -> int:
+        """Hold more for a running job: a full step, or when the account cannot pay that, all
+        it can if that is at least `least`; how much was held. Raises InsufficientCredit when
+        the account cannot pay even `least`."""
+        try:
+            await self.store.db.transact(ledger.extend_hold(prediction_id, step, utcnow()))
+            return step
+        except InsufficientCredit as exc:
+            if exc.available < least or exc.available >= step:
+                raise
+            await self.store.db.transact(ledger.extend_hold(prediction_id, exc.available, utcnow()))
+            return exc.available
 
     @staticmethod
     def cost(price: Price, held: int, *, succeeded: bool, run_seconds: float, output: Any) -> int:

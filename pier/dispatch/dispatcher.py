@@ -509,11 +509,13 @@ class Dispatcher:
             if live.stop_reason is not None:
                 continue
             run_seconds = (now - started).total_seconds()
-            more = self.billing.extension_due(live.price, live.held, run_seconds, FLUSH_INTERVAL)
-            if not more:
+            step, least = self.billing.extension_due(
+                live.price, live.held, run_seconds, FLUSH_INTERVAL
+            )
+            if not step:
                 continue
             try:
-                await self.billing.extend(live.id, more)
+                more = await self.billing.extend(live.id, step, least)
             except InsufficientCredit as exc:
                 live.stop_reason = (
                     f"Stopped after {run_seconds:.1f} s: the account can pay for no more "

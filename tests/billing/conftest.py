@@ -75,3 +75,21 @@ async def ledger_agrees(pier: Pier) -> dict[str, dict[str, int]]:
         }
         assert stored == mine, f"balances of {row.account_id} {stored} != ledger {mine}"
     return totals
+
+
+async def ledger_columns_add_up(client: httpx.AsyncClient) -> None:
+    """The ledger's amount, available and held columns sum to the balance, what is available
+    and what is held, in the API and in the CSV."""
+    from decimal import Decimal
+
+    billing = (await client.get("/v1/billing")).json()
+    entries = (await client.get("/v1/billing/ledger")).json()["results"]
+    wanted = {"amount_usd": "balance_usd", "available_usd": "available_usd", "held_usd": "held_usd"}
+    for column, figure in wanted.items():
+        total = sum((Decimal(e[column]) for e in entries), Decimal(0))
+        assert total == Decimal(billing[figure]), (column, total, billing)
+    rows = (await client.get("/v1/billing/ledger.csv")).text.splitlines()
+    header = rows[0].split(",")
+    index = header.index("amount_usd")
+    csv_total = sum((Decimal(r.split(",")[index]) for r in rows[1:]), Decimal(0))
+    assert csv_total == Decimal(billing["balance_usd"])

@@ -7,7 +7,13 @@ import time
 
 import pytest
 
-from tests.billing.conftest import customer, ledger_agrees, public_model, set_price
+from tests.billing.conftest import (
+    customer,
+    ledger_agrees,
+    ledger_columns_add_up,
+    public_model,
+    set_price,
+)
 from tests.conftest import Pier
 
 
@@ -62,6 +68,7 @@ async def test_per_run_price_charges_each_run_and_refuses_what_cannot_be_paid(pi
     assert totals[bob.id] == {"available": 0, "held": 0, "spent": 30_000}
     kinds = [e["kind"] for e in (await bob.client.get("/v1/billing/ledger")).json()["results"]]
     assert sorted(kinds) == ["charge"] * 3 + ["hold"] * 3 + ["topup"]
+    await ledger_columns_add_up(bob.client)
 
 
 async def test_free_models_need_no_credit(pier: Pier) -> None:

@@ -7,7 +7,13 @@ import asyncio
 import time
 from pathlib import Path
 
-from tests.billing.conftest import customer, ledger_agrees, public_model, set_price
+from tests.billing.conftest import (
+    customer,
+    ledger_agrees,
+    ledger_columns_add_up,
+    public_model,
+    set_price,
+)
 from tests.conftest import running_pier
 
 
@@ -46,10 +52,13 @@ async def test_a_running_prediction_is_stopped_when_credit_runs_out(
         assert billing["spent_this_month_usd"] == cost
         left = round(0.0035 - float(cost), 6)
         assert float(billing["balance_usd"]) == left >= 0
+        # the last extension takes what is left, so at most a second's worth goes unused
+        assert left <= 0.0011, billing
         totals = await ledger_agrees(pier)
         assert totals[bob.id]["spent"] == round(float(cost) * 1_000_000)
         kinds = [e["kind"] for e in (await bob.client.get("/v1/billing/ledger")).json()["results"]]
         assert kinds.count("hold") >= 2  # the first hold, then at least one extension
+        await ledger_columns_add_up(bob.client)
 
 
 async def test_a_per_second_run_costs_its_run_time(tmp_path: Path, database: str) -> None:

@@ -162,7 +162,17 @@ async def get_ledger(
     )
 
 
-CSV_COLUMNS = ("created_at", "kind", "amount_usd", "model", "prediction_id", "memo", "id")
+CSV_COLUMNS = (
+    "created_at",
+    "kind",
+    "amount_usd",
+    "available_usd",
+    "held_usd",
+    "model",
+    "prediction_id",
+    "memo",
+    "id",
+)
 
 
 @router.get("/v1/billing/ledger.csv")

@@ -55,8 +55,18 @@ function limitBar(b) {
   );
 }
 
-function ledgerRow(entry) {
+/** The Amount cell: what a top-up or charge did to the balance; for a hold or release, what it
+ * moved in or out of the held part (the balance stays the same). */
+function amountCell(entry) {
+  if (entry.kind === "hold" || entry.kind === "release") {
+    const held = Math.abs(toMicros(entry.held_usd) || 0);
+    return h("span.amount.moved", `${entry.kind === "hold" ? "held" : "released"} ${usdText(held)}`);
+  }
   const amount = toMicros(entry.amount_usd) || 0;
+  return h(`span.amount.${amount < 0 ? "debit" : "credit"}`, usdText(amount, { sign: true }));
+}
+
+function ledgerRow(entry) {
   const cell = (label, ...children) => h("td", { dataset: { label } }, h("div.cell-value", ...children));
   return h(
     "tr",
@@ -69,7 +79,7 @@ function ledgerRow(entry) {
         ? h("span.ledger-ref", entry.model ? h("span", entry.model) : null, h("a.mono", { href: `/predictions/${entry.prediction_id}` }, shortId(entry.prediction_id, 10)))
         : h("span.muted", "—"),
     ),
-    cell("Amount", h(`span.amount.${amount < 0 ? "debit" : "credit"}`, usdText(amount, { sign: true }))),
+    cell("Amount", amountCell(entry)),
   );
 }
 
