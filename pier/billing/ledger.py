@@ -135,8 +135,8 @@ def _reserve(conn: sa.Connection, account_id: str, amount: int, now: datetime) -
             available,
             amount,
             f"This needs {usd(amount)} USD of credit and the account has {usd(available)} USD "
-            "available (its balance less what running predictions hold). Ask an admin for "
-            "more credit.",
+            "available (its balance less what running predictions hold). An admin adds credit "
+            "on the admin page or with `pier credit add`.",
         )
     left = max(0, row.monthly_limit_micros - _spent_in(row, month) - row.held_micros)
     raise InsufficientCredit(

@@ -37,9 +37,16 @@ class Refused(Exception):
 
 def _run(data_dir: Path | None, database: str | None, work: Callable[[Store], Awaitable[T]]) -> T:
     settings = Settings.load({"data_dir": data_dir, "database": database})
+    if not settings.database and not (settings.data_dir / "pier.db").exists():
+        typer.secho(
+            f"Error: there is no Pier database in {settings.data_dir}. Run this where `pier "
+            "serve` keeps its data (--data-dir, or PIER_DATA_DIR), or name its --database.",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(1)
 
     async def go() -> T:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         store = await Store.open(settings.database_url)
         try:
             return await work(store)

@@ -18,12 +18,15 @@ def pier(data_dir: Path, *args: str) -> Result:
 
 def test_prices_and_credit_from_the_command_line(tmp_path: Path) -> None:
     data = tmp_path / "data"
+    nowhere = pier(data, "prices", "list")  # before any server made a database there
+    assert nowhere.exit_code == 1 and "no Pier database" in nowhere.stderr
+    assert not (data / "pier.db").exists()
+    made = pier(data, "token", "create", "--username", "bob")
+    assert made.exit_code == 0, made.output
     assert "No prices are set" in pier(data, "prices", "list").stdout
     done = pier(data, "prices", "set", "--hardware", "cpu", "--per-second", "0.0001")
     assert done.exit_code == 0, done.output
     assert done.stdout.strip() == "hardware cpu: 0.0001 USD per second"
-    made = pier(data, "token", "create", "--username", "bob")
-    assert made.exit_code == 0, made.output
     added = pier(data, "credit", "add", "bob", "12.5", "--memo", "welcome")
     assert added.exit_code == 0, added.output
     summary = json.loads(added.stdout)

@@ -101,6 +101,9 @@ describe("estimate", () => {
     assert.match(perSecond.title, /\$0\.06 is held/);
     assert.equal(estimateText(null), null);
     assert.equal(estimateText({ basis: "per_second", estimate_usd: null }), null);
+    const unmeasured = estimateText({ basis: "per_second", estimate_usd: null, hold_usd: "0.006", price: { hardware: "cpu", per_second_usd: "0.0001" } });
+    assert.equal(unmeasured.text, "$0.0001 per second of cpu");
+    assert.match(unmeasured.title, /No run of this version has been measured yet/);
   });
 
   test("prices in words", () => {

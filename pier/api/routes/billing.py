@@ -221,15 +221,16 @@ async def get_estimate(account: AccountDep, svc: ServicesDep, version: str = "")
         typical = await svc.dispatcher.typical_run_time(model["latest_version_id"])
     seconds = max(svc.settings.billing_hold_seconds, (typical or 0) * 1.5)
     held = hold_for(price, {}, min(seconds, svc.settings.prediction_timeout))
+    estimate: int | None
     if price.free:
         estimate = 0
-    elif price.basis == PER_SECOND:
-        estimate = round(price.micros * (typical or svc.settings.billing_hold_seconds))
+    elif price.basis == PER_SECOND:  # unknown (null) until a run of the version was measured
+        estimate = round(price.micros * typical) if typical is not None else None
     else:
         estimate = price.micros
     return json_response(
         {
-            "estimate_usd": usd(estimate),
+            "estimate_usd": usd(estimate) if estimate is not None else None,
             "hold_usd": usd(held),
             "basis": "free" if price.free else price.basis,
             "typical_run_seconds": typical,

@@ -25,10 +25,13 @@ export function priceText(price) {
 export function estimateText(estimate) {
   if (!estimate || typeof estimate !== "object") return null;
   if (estimate.basis === "free") return { text: "Free", title: "Runs of this model cost nothing on this server." };
-  if (estimate.estimate_usd === null || estimate.estimate_usd === undefined) return null;
   const price = priceText(estimate.price);
-  if (estimate.basis === "per_run") return { text: `${usd(estimate.estimate_usd)} per run`, title: price ? `The price is ${price}.` : "A fixed price per run." };
   const hold = estimate.hold_usd ? ` Up to ${usd(estimate.hold_usd)} is held from your credit while it runs; only the real cost is charged.` : "";
+  if (estimate.estimate_usd === null || estimate.estimate_usd === undefined) {
+    // No run of this version measured yet: the price says more than a guess would.
+    return price ? { text: price, title: `No run of this version has been measured yet.${hold}` } : null;
+  }
+  if (estimate.basis === "per_run") return { text: `${usd(estimate.estimate_usd)} per run`, title: price ? `The price is ${price}.` : "A fixed price per run." };
   const seconds = estimate.typical_run_seconds;
   const basis = typeof seconds === "number" ? `Estimated from recent runs of this version (about ${duration(seconds)} each)` : "Estimated before any run of this version was measured";
   return { text: `≈ ${usd(estimate.estimate_usd)}`, title: `${basis}${price ? ` at ${price}` : ""}.${hold}` };
