@@ -137,6 +137,13 @@ export const api = {
   model: (owner, name, opts) => request(`/v1/models/${enc(owner)}/${enc(name)}`, opts),
   createModel: (fields) => request("/v1/models", { method: "POST", body: fields }),
   training: (id, opts) => request(`/v1/trainings/${enc(id)}`, opts),
+  createTraining: (owner, name, version, destination, input) =>
+    // Made in the playground, as its predictions are (`source: "web"`).
+    request(`/v1/models/${enc(owner)}/${enc(name)}/versions/${enc(version)}/trainings`, {
+      method: "POST",
+      body: { destination, input },
+      headers: { "X-Pier-Source": "web" },
+    }),
   readme: (owner, name, opts) => request(`/v1/models/${enc(owner)}/${enc(name)}/readme`, opts),
   version: (owner, name, id, opts) => request(`/v1/models/${enc(owner)}/${enc(name)}/versions/${enc(id)}`, opts),
   versions: (owner, name, opts) => listAll(`/v1/models/${enc(owner)}/${enc(name)}/versions`, opts),

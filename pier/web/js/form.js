@@ -47,9 +47,9 @@ function fieldBlock(field, onChange) {
 /**
  * Build the form. `onRun(input)` is called with the checked input object;
  * `onChange()` after any edit (the API tab uses it to refresh its code); `actionsNote`, an
- * element shown beside Run (the cost estimate).
+ * element shown beside Run (the cost estimate); `label`, the form's accessible name.
  */
-export function buildForm(fields, { onRun, onChange = () => {}, runLabel = "Run", actionsNote = null }) {
+export function buildForm(fields, { onRun, onChange = () => {}, runLabel = "Run", actionsNote = null, label = "Model input" }) {
   let attempted = false;
   // Fields are re-checked as the user types, so a message appears while they are still in the
   // field (not on blur, which would shift the Run button under a moving pointer). Before the
@@ -77,7 +77,7 @@ export function buildForm(fields, { onRun, onChange = () => {}, runLabel = "Run"
   );
   const form = h(
     "form.input-form",
-    { novalidate: true, "aria-label": "Model input", onsubmit: submit },
+    { novalidate: true, "aria-label": label, onsubmit: submit },
     summary,
     blocks.length ? blocks.map((b) => b.block) : h("p.muted", "This model takes no input."),
     h(

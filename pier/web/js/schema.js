@@ -88,10 +88,13 @@ function describe(name, raw, required, doc) {
   return field;
 }
 
-/** Ordered field descriptions for a version's `openapi_schema`. */
-export function inputFields(openapi) {
+/**
+ * Ordered field descriptions for a version's `openapi_schema`: predict()'s inputs, or train()'s
+ * with `component` "TrainingInput".
+ */
+export function inputFields(openapi, component = "Input") {
   const schemas = (openapi && openapi.components && openapi.components.schemas) || {};
-  const input = deref(schemas.Input || {}, openapi);
+  const input = deref(schemas[component] || {}, openapi);
   const required = new Set(input.required || []);
   const fields = Object.entries(input.properties || {}).map(([name, raw]) =>
     describe(name, raw, required, openapi),

@@ -5,6 +5,7 @@ import { api } from "./api.js";
 import { h, icon } from "./dom.js";
 import { dateTime, shortId } from "./format.js";
 import { nounList } from "./nouns.js";
+import { canTrain } from "./trainable.js";
 
 /** Where a version came from; versions made before this was recorded were pushed. */
 export function sourceOf(version) {
@@ -55,6 +56,9 @@ function entry(version, { ref, latestId, versions, signal }) {
       h("span.version-kind", { class: trained ? "trained" : "pushed" }, trained ? "Trained" : "Pushed"),
       h("time.muted", { datetime: version.created_at }, dateTime(version.created_at)),
       h("a.btn.small.run-version", { href: versionHref(ref, version.id) }, icon("play"), h("span.label", "Run"), h("span.visually-hidden", ` version ${shortId(version.id, 12)}`)),
+      canTrain(version)
+        ? h("a.btn.small.train-version", { href: `${versionHref(ref, version.id)}&tab=train` }, icon("branch"), h("span.label", "Train"), h("span.visually-hidden", ` version ${shortId(version.id, 12)}`))
+        : null,
     ),
     h("p.version-source", trained ? trainedFrom(source, ref, versions, signal) : [icon("upload"), "Pushed from a model folder (", h("code", "pier push"), " or ", h("code", "pier models add"), ")"]),
     trained ? inputDetails(source.input) : null,

@@ -12,6 +12,8 @@ import { pushSteps } from "../pushhelp.js";
 import { setQuery } from "../router.js";
 import { inputFields, outputShape } from "../schema.js";
 import { tabs } from "../tabs.js";
+import { canTrain } from "../trainable.js";
+import { trainPanel } from "../trainform.js";
 import { versionList } from "../versionlist.js";
 import { coverFor, kindBadge } from "./gallery.js";
 
@@ -95,6 +97,14 @@ export async function render({ view, params, query, signal, setTitle }) {
   }
   buildPlayground(tweak ? tweakInput(tweak, inputFields(version.openapi_schema || {})) : null);
 
+  // The Train tab, for a version whose cog.yaml has `train:`; rebuilt when the version changes.
+  const trainHolder = h("div");
+  function buildTrain() {
+    if (canTrain(version)) mount(trainHolder, trainPanel({ model, version, username, signal }));
+    else trainHolder.replaceChildren();
+  }
+  buildTrain();
+
   async function refreshModel(added) {
     if (added) model.run_count = (model.run_count || 0) + added;
     if (runCount) runCount.textContent = count(model.run_count, "run");
@@ -116,28 +126,50 @@ export async function render({ view, params, query, signal, setTitle }) {
         version = versions.find((v) => v.id === picker.value) || version;
         setQuery({ version: version.id === latestId ? "" : version.id, prediction: "" });
         buildPlayground(keep);
+        const trainable = canTrain(version);
+        buildTrain();
+        if (trainable !== t.trainable) {
+          if (currentTab === "train") {
+            currentTab = "playground";
+            setQuery({ tab: "" });
+          }
+          const fresh = buildTabs(currentTab);
+          t.element.replaceWith(fresh.element);
+          t = fresh;
+        }
       },
     },
     versions.map((v) => h("option", { value: v.id }, versionLabel(v, latestId))),
   );
   picker.value = version.id;
 
-  const t = tabs(
-    [
-      { key: "playground", label: "Playground", panel: playPanel },
-      { key: "api", label: "API", panel: code.element },
-      { key: "versions", label: `Versions (${versions.length})`, panel: versionList({ model, versions, signal, extra: canPush ? h("details.push-more", h("summary", "Push a new version"), pushSteps(model)) : null }) },
-      { key: "readme", label: "Model card", panel: readmePanel },
-    ],
-    {
-      selected: query.get("tab") || "playground",
-      label: "Model sections",
-      onSelect: (key) => {
-        setQuery({ tab: key === "playground" ? "" : key });
-        if (key === "api") code.refresh();
+  const versionsPanel = versionList({ model, versions, signal, extra: canPush ? h("details.push-more", h("summary", "Push a new version"), pushSteps(model)) : null });
+  let currentTab = query.get("tab") || "playground";
+  if (currentTab === "train" && !canTrain(version)) currentTab = "playground";
+  /** The tabs for the current version: Train only where it can be trained. */
+  function buildTabs(selected) {
+    const trainable = canTrain(version);
+    const built = tabs(
+      [
+        { key: "playground", label: "Playground", panel: playPanel },
+        trainable ? { key: "train", label: "Train", panel: trainHolder } : null,
+        { key: "api", label: "API", panel: code.element },
+        { key: "versions", label: `Versions (${versions.length})`, panel: versionsPanel },
+        { key: "readme", label: "Model card", panel: readmePanel },
+      ].filter(Boolean),
+      {
+        selected: selected === "train" && !trainable ? "playground" : selected,
+        label: "Model sections",
+        onSelect: (key) => {
+          currentTab = key;
+          setQuery({ tab: key === "playground" ? "" : key });
+          if (key === "api") code.refresh();
+        },
       },
-    },
-  );
+    );
+    return Object.assign(built, { trainable });
+  }
+  let t = buildTabs(currentTab);
 
   const head = header(model, h("div.version-picker", h("label", { for: "version-picker" }, "Version"), picker, nounNote("version")));
   runCount = head.querySelector(".run-count-text");
