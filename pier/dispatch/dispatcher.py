@@ -228,7 +228,7 @@ class Dispatcher:
             raise
         self.notify(live)
 
-    async def free_idle_gpus(self, asking: VersionPool, need: int) -> bool:
+    async def free_idle_gpus(self, asking: object, need: int) -> bool:
         """Stop idle GPU processes of other versions until `need` GPUs are free for `asking`;
         whether any came free."""
         freed = False
