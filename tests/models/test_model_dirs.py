@@ -19,7 +19,7 @@ MODELS = {
     "image-to-image": "image",
 }
 DIFFUSION = ("text-to-image", "text-to-video", "image-to-image")
-MODEL_FILES = {"cog.yaml", "pier.yaml", "README.md", "predict.py", "cover.png"}
+MODEL_FILES = {"cog.yaml", "pier.yaml", "README.md", "predict.py", "train.py", "cover.png"}
 WEIGHT_FILES = {"denoiser.py", "denoiser.safetensors", "gpt.py", "model.safetensors"}
 
 

@@ -1,6 +1,8 @@
 """pier/text-to-image: a small text-conditioned diffusion model, run as a Cog predictor."""
 
+import shutil
 import tempfile
+import urllib.request
 from collections.abc import Sequence
 
 import denoiser as D
@@ -9,7 +11,20 @@ from cog import BasePredictor, Input, Path, current_scope
 from tqdm import tqdm
 
 HERE = Path(__file__).resolve().parent
+BASE_WEIGHTS = HERE / "denoiser.safetensors"
 FORMATS = {"png": ("PNG", {}), "webp": ("WEBP", {"quality": 95}), "jpg": ("JPEG", {"quality": 95})}
+
+
+def resolve_weights(weights: Path | str) -> Path:
+    """A local file for the weights Pier hands to setup(): a path, a file:// URL, or an
+    http(s) URL (downloaded into a temporary file)."""
+    text = str(weights)
+    if not text.startswith(("http://", "https://")):
+        return Path(text.removeprefix("file://"))
+    target = Path(tempfile.mkdtemp(prefix="text-to-image-weights-")) / "weights.safetensors"
+    with urllib.request.urlopen(text) as response, target.open("wb") as out:  # noqa: S310
+        shutil.copyfileobj(response, out)
+    return target
 
 
 def report(seed: int, ignored: list[str]) -> None:
@@ -21,8 +36,10 @@ def report(seed: int, ignored: list[str]) -> None:
 
 
 class Predictor(BasePredictor):
-    def setup(self) -> None:
-        self.diffusion = D.Diffusion.load(HERE / "denoiser.safetensors", D.pick_device())
+    def setup(self, weights: Path | str | None = None) -> None:
+        """Load the shipped weights, or those a training made (see train.py)."""
+        path = resolve_weights(weights) if weights else BASE_WEIGHTS
+        self.diffusion = D.Diffusion.load(path, D.pick_device())
         print(f"Loaded the denoiser on {self.diffusion.device}")
 
     def predict(
