@@ -13,7 +13,7 @@ import pytest
 
 from tests.browser.conftest import PHONE, Pages, PierServer, playwright_api
 from tests.browser.test_lineage import trainable
-from tests.browser.test_new_model import SHOTS, fits
+from tests.browser.test_new_model import ECHO, SHOTS, fits
 
 pytestmark = pytest.mark.e2e
 expect = playwright_api().expect
@@ -200,3 +200,22 @@ def test_the_servers_refusals_show_by_the_field(
     page.get_by_role("textbox", name=re.compile("^Text")).fill("there")
     page.get_by_role("button", name="Run").click()
     expect(page.locator(".run-view .text-output")).to_have_text("ahoy+noted there", timeout=120_000)
+
+
+def test_the_train_tab_follows_the_chosen_version(
+    pages: Pages, pier_server: PierServer, tmp_path: Path
+) -> None:
+    plain = add_model(pier_server, ECHO, "admin/mixed")
+    trained = add_model(pier_server, trainable(tmp_path), "admin/mixed")
+    assert plain != trained
+
+    page = pages.open("/models/admin/mixed?tab=train")
+    expect(page.get_by_role("tab", name="Train")).to_have_attribute("aria-selected", "true")
+    picker = page.get_by_role("combobox", name="Version")
+    picker.select_option(plain)  # echo has no train(): the tab goes, the playground shows
+    expect(page.get_by_role("tab", name="Train")).to_have_count(0)
+    expect(page.get_by_role("tab", name="Playground")).to_have_attribute("aria-selected", "true")
+    expect(page).not_to_have_url(re.compile("tab=train"))
+    picker.select_option(trained)
+    page.get_by_role("tab", name="Train").click()
+    expect(page.locator(".train-base")).to_contain_text(trained[:12])
