@@ -17,7 +17,8 @@ import statistics
 import tempfile
 import time
 
-from pier.runner.worker import PredictionEvents, Worker
+from pier.runner.calls import PredictionEvents
+from pier.runner.worker import Worker
 
 PREDICTOR = """
 from cog import BasePredictor, Input

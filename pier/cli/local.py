@@ -16,10 +16,11 @@ from pier.dispatch.outputs import FILE_KEY
 from pier.envs import Env, EnvConfig, EnvError, prepare
 from pier.jobs import Status
 from pier.registry import ModelDir
+from pier.runner.calls import PredictionEvents
 from pier.runner.errors import SetupFailed
 from pier.runner.inspect import inspect_model
 from pier.runner.weights import MAX_BYTES_ENV, WEIGHTS_DIR_ENV
-from pier.runner.worker import PredictionEvents, Worker
+from pier.runner.worker import Worker
 from pier.sdk.validate import validate_input
 from pier.settings import Settings
 

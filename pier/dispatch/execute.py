@@ -23,8 +23,9 @@ from pier.envs import EnvError
 from pier.files import FileError
 from pier.jobs import Kind, Phase, Status
 from pier.queue import BACKGROUND_LANE, PEOPLE_LANES, QueueUnavailable
+from pier.runner.calls import PredictionEvents, PredictionRequest, PredictionResult
 from pier.runner.errors import SetupFailed
-from pier.runner.worker import PredictionEvents, PredictionRequest, PredictionResult, Worker
+from pier.runner.worker import Worker
 from pier.serving import Batch
 from pier.util import utcnow
 

@@ -14,18 +14,24 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-import os
 import pathlib
 import secrets
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from pier.jobs import Status
 from pier.logtail import DEFAULT_LIMIT, LogTail
 from pier.runner import messages as m
+from pier.runner.calls import (
+    Call,
+    PredictionEvents,
+    PredictionRequest,
+    PredictionResult,
+    Run,
+    ignore,
+)
 from pier.runner.capture import normalize
 from pier.runner.errors import SetupFailed
 from pier.runner.process import ChildProcess, describe_exit, spawn_child
@@ -54,81 +60,6 @@ TRANSITIONS: dict[WorkerState, set[WorkerState]] = {
     S.SETUP_FAILED: {S.STARTING, S.STOPPED},
     S.STOPPED: {S.STARTING},
 }
-
-
-def _ignore(*args: Any) -> None:
-    return None
-
-
-@dataclass
-class PredictionEvents:
-    """Callbacks for a running prediction, called in order on the event loop."""
-
-    on_log: Callable[[str], None] = _ignore
-    on_output: Callable[[Any], None] = _ignore
-    on_output_kind: Callable[[bool], None] = _ignore
-    on_progress: Callable[[float, int, int], None] = _ignore
-    on_metric: Callable[[str, Any], None] = _ignore
-
-
-@dataclass
-class PredictionResult:
-    status: Status  # a terminal one
-    output: Any = None  # a list for iterator outputs
-    error: str | None = None
-    metrics: dict[str, Any] = field(default_factory=dict)
-    logs: str = ""
-
-
-@dataclass
-class PredictionRequest:
-    """One prediction to run, alone or in a batch."""
-
-    id: str
-    inputs: dict[str, Any]
-    output_dir: pathlib.Path
-    events: PredictionEvents = field(default_factory=PredictionEvents)
-    context: dict[str, str] = field(default_factory=dict)
-    # False: the result's `logs` stay empty (the caller takes them from `on_log`), so a chatty
-    # model costs no memory here.
-    keep_logs: bool = True
-
-    def fields(self) -> dict[str, Any]:
-        output_dir = os.path.abspath(self.output_dir)
-        return {"id": self.id, "inputs": self.inputs, "output_dir": output_dir,
-                "context": self.context}  # fmt: skip
-
-
-@dataclass
-class _Run:
-    id: str
-    events: PredictionEvents
-    future: asyncio.Future[tuple[Status, str | None]]
-    started: float
-    call_id: str
-    iterator: bool = False
-    output: Any = None
-    items: list[Any] = field(default_factory=list)
-    logs: list[str] = field(default_factory=list)
-    metrics: dict[str, Any] = field(default_factory=dict)
-    cancel_requested: bool = False
-    keep_logs: bool = True
-    ended: float | None = None
-
-    def call(self, name: str, *args: Any) -> None:
-        try:
-            getattr(self.events, name)(*args)
-        except Exception:
-            log.exception("prediction %s: the %s callback failed", self.id, name)
-
-
-@dataclass
-class _Call:
-    id: str  # the prediction's id, or the batch's
-    runs: list[_Run]
-    cancel_requested: bool = False
-    grace: asyncio.Task[None] | None = None
-    finished: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 async def _within(future: asyncio.Future[Any], timeout: float) -> bool:
@@ -169,14 +100,14 @@ class Worker:
         self._setup_logs = LogTail(max_log_bytes)
         # Called with what the model prints during setup, as it comes (the dispatcher shows it
         # to the prediction that waits for the model to boot: a weights download, say).
-        self.on_setup_log: Callable[[str], None] = _ignore
+        self.on_setup_log: Callable[[str], None] = ignore
         self.setup_time: float | None = None
         self._child: ChildProcess | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._setup: asyncio.Future[float] | None = None
         self._failure: tuple[float, str, str] | None = None  # when, message, logs
-        self._runs: dict[str, _Run] = {}  # running predictions by id
-        self._calls: dict[str, _Call] = {}  # what the model process runs now, by id
+        self._runs: dict[str, Run] = {}  # running predictions by id
+        self._calls: dict[str, Call] = {}  # what the model process runs now, by id
         self._start_lock: asyncio.Lock | None = None
         self._stopping = False
 
@@ -342,7 +273,7 @@ class Worker:
         loop = asyncio.get_running_loop()
         call_id = requests[0].id if method is None else f"batch-{secrets.token_hex(8)}"
         runs = [
-            _Run(
+            Run(
                 req.id,
                 req.events,
                 loop.create_future(),
@@ -352,7 +283,7 @@ class Worker:
             )  # fmt: skip
             for req in requests
         ]
-        call = _Call(call_id, runs)
+        call = Call(call_id, runs)
         self._calls[call_id] = call
         self._runs.update((run.id, run) for run in runs)
         if self.state is S.READY:
@@ -401,7 +332,7 @@ class Worker:
             self._cancel_call(call)
         return True
 
-    def _cancel_call(self, call: _Call) -> None:
+    def _cancel_call(self, call: Call) -> None:
         child = self._child
         if self._calls.get(call.id) is not call or child is None or call.cancel_requested:
             return
@@ -414,14 +345,14 @@ class Worker:
             child.signal(signal.SIGUSR1)
         call.grace = asyncio.create_task(self._kill_after_grace(call, child))
 
-    async def _kill_after_grace(self, call: _Call, child: ChildProcess) -> None:
+    async def _kill_after_grace(self, call: Call, child: ChildProcess) -> None:
         try:
             await asyncio.wait_for(call.finished.wait(), self.cancel_grace)
         except TimeoutError:
             log.warning("call %s ignored cancel; killing the model process", call.id)
             child.kill_group()
 
-    def _finish(self, run: _Run, status: Status, error: str | None) -> None:
+    def _finish(self, run: Run, status: Status, error: str | None) -> None:
         if self._runs.get(run.id) is run:
             del self._runs[run.id]
         call = self._calls.get(run.call_id)
@@ -436,7 +367,7 @@ class Worker:
                 status, error = Status.CANCELED, None  # a batch member whose call went on
             run.future.set_result((status, error))
 
-    def _targets(self, target: str | None) -> list[_Run]:
+    def _targets(self, target: str | None) -> list[Run]:
         """The runs a message for `target` (a prediction's id, or a batch's) is about."""
         if target is None:
             return []
@@ -479,7 +410,7 @@ class Worker:
         for run in self._targets(getattr(msg, "id", None)):
             self._deliver(run, msg)
 
-    def _deliver(self, run: _Run, msg: m.Message) -> None:
+    def _deliver(self, run: Run, msg: m.Message) -> None:
         if run.cancel_requested and isinstance(msg, m.Output | m.OutputKind):
             if run.call_id != run.id:  # a canceled member of a batch: its output is dropped
                 return

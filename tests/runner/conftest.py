@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from pier.runner.worker import PredictionEvents, Worker
+from pier.runner.calls import PredictionEvents
+from pier.runner.worker import Worker
 
 PREDICTORS = Path(__file__).resolve().parents[1] / "fixtures" / "predictors"
 

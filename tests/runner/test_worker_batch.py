@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from pier.runner.worker import PredictionRequest
+from pier.runner.calls import PredictionRequest
 from tests.runner.conftest import Recorder, wait_until
 
 
