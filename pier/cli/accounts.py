@@ -3,9 +3,7 @@ against its database (the same settings as `pier serve`)."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -13,10 +11,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pier.bootstrap import ADMIN, ensure_admin
+from pier.bootstrap import ADMIN
+from pier.cli.onstore import Refused, run_on_store
 from pier.cli.serve import DATABASE_HELP
-from pier.settings import Settings
-from pier.store import Row, Store, StoreUnavailable
+from pier.store import Row, Store
 from pier.util import isoformat
 
 T = TypeVar("T")
@@ -31,29 +29,6 @@ accounts_app = typer.Typer(
 tokens_app = typer.Typer(
     help="Manage API tokens and sessions (run on the server's machine).", no_args_is_help=True
 )
-
-
-class Refused(Exception):
-    """What the command cannot do, in words for the operator."""
-
-
-def _run(data_dir: Path | None, database: str | None, work: Callable[[Store], Awaitable[T]]) -> T:
-    settings = Settings.load({"data_dir": data_dir, "database": database})
-
-    async def go() -> T:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        store = await Store.open(settings.database_url)
-        try:
-            await ensure_admin(store, settings)
-            return await work(store)
-        finally:
-            await store.close()
-
-    try:
-        return asyncio.run(go())
-    except (StoreUnavailable, ValueError, Refused) as exc:
-        typer.secho(f"Error: {exc}", fg="red", err=True)
-        raise typer.Exit(1) from exc
 
 
 async def _account(store: Store, username: str) -> Row:
@@ -87,7 +62,7 @@ def accounts_create(
             raise Refused(f"the account {name!r} already exists")
         return await store.create_token(account["id"], "first token (pier accounts create)")
 
-    typer.echo(_run(data_dir, database, work))
+    typer.echo(run_on_store(data_dir, database, work, with_admin=True))
 
 
 @tokens_app.command("create")
@@ -105,7 +80,7 @@ def tokens_create(
             account = await store.create_account(username)
         return await store.create_token(account["id"], name)
 
-    typer.echo(_run(data_dir, database, work))
+    typer.echo(run_on_store(data_dir, database, work, with_admin=True))
 
 
 @tokens_app.command("list")
@@ -117,7 +92,7 @@ def tokens_list(
     async def work(store: Store) -> list[Row]:
         return await store.list_tokens((await _account(store, username))["id"])
 
-    rows = _run(data_dir, database, work)
+    rows = run_on_store(data_dir, database, work, with_admin=True)
     table = Table(title=f"Tokens of {username}", title_justify="left", title_style="bold")
     for column in ("id", "kind", "name", "created", "last used", "expires"):
         table.add_column(column, overflow="fold")
@@ -140,5 +115,5 @@ def tokens_revoke(
         if not await store.revoke_token((await _account(store, username))["id"], token_id):
             raise Refused(f"{username} has no token {token_id!r} that still works")
 
-    _run(data_dir, database, work)
+    run_on_store(data_dir, database, work, with_admin=True)
     typer.echo(f"Revoked {token_id}.")

@@ -3,9 +3,7 @@ server's machine against its database (like `pier token create`)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -13,9 +11,9 @@ import typer
 
 from pier.billing import admin, ledger, reports
 from pier.billing.money import BadAmount, parse_usd
+from pier.cli.onstore import Refused, run_on_store
 from pier.cli.serve import DATABASE_HELP
-from pier.settings import Settings
-from pier.store import Store, StoreUnavailable
+from pier.store import Store
 from pier.util import utcnow
 
 T = TypeVar("T")
@@ -29,35 +27,6 @@ credit_app = typer.Typer(
 
 DataDir = Annotated[Path | None, typer.Option(help="[PIER_DATA_DIR]")]
 Database = Annotated[str | None, typer.Option(help=DATABASE_HELP)]
-
-
-class Refused(Exception):
-    """Something the command cannot do, said in words."""
-
-
-def _run(data_dir: Path | None, database: str | None, work: Callable[[Store], Awaitable[T]]) -> T:
-    settings = Settings.load({"data_dir": data_dir, "database": database})
-    if not settings.database and not (settings.data_dir / "pier.db").exists():
-        typer.secho(
-            f"Error: there is no Pier database in {settings.data_dir}. Run this where `pier "
-            "serve` keeps its data (--data-dir, or PIER_DATA_DIR), or name its --database.",
-            fg="red",
-            err=True,
-        )
-        raise typer.Exit(1)
-
-    async def go() -> T:
-        store = await Store.open(settings.database_url)
-        try:
-            return await work(store)
-        finally:
-            await store.close()
-
-    try:
-        return asyncio.run(go())
-    except (StoreUnavailable, ValueError, Refused) as exc:
-        typer.secho(f"Error: {exc}", fg="red", err=True)
-        raise typer.Exit(1) from exc
 
 
 def _micros(value: str | None, option: str) -> int | None:
@@ -121,7 +90,7 @@ def prices_set(
         await store.db.write(*admin.set_price(scope, key, utcnow(), unit=basis_unit, **chosen))
         return await store.db.read(reports.price_list)
 
-    _print_prices(_run(data_dir, database, work))
+    _print_prices(run_on_store(data_dir, database, work))
 
 
 @prices_app.command("remove")
@@ -141,7 +110,7 @@ def prices_remove(
             raise Refused("there was no such price")
         return await store.db.read(reports.price_list)
 
-    _print_prices(_run(data_dir, database, work))
+    _print_prices(run_on_store(data_dir, database, work))
 
 
 @prices_app.command("list")
@@ -151,7 +120,7 @@ def prices_list(data_dir: DataDir = None, database: Database = None) -> None:
     async def work(store: Store) -> list[dict[str, Any]]:
         return await store.db.read(reports.price_list)
 
-    _print_prices(_run(data_dir, database, work))
+    _print_prices(run_on_store(data_dir, database, work))
 
 
 def _print_prices(items: list[dict[str, Any]]) -> None:
@@ -190,7 +159,7 @@ def credit_add(
         row = await store.db.read(lambda conn: reports.balance_row(conn, account["id"]))
         return {"username": username, **reports.summary(row, now)}
 
-    typer.echo(json.dumps(_run(data_dir, database, work), indent=2))
+    typer.echo(json.dumps(run_on_store(data_dir, database, work), indent=2))
 
 
 @credit_app.command("show")
@@ -208,4 +177,4 @@ def credit_show(
         row = await store.db.read(lambda conn: reports.balance_row(conn, account["id"]))
         return {"username": username, **reports.summary(row, utcnow())}
 
-    typer.echo(json.dumps(_run(data_dir, database, work), indent=2))
+    typer.echo(json.dumps(run_on_store(data_dir, database, work), indent=2))

@@ -3,39 +3,19 @@ machine against its database (like `pier token create`)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 
+from pier.cli.onstore import run_on_store
 from pier.cli.serve import DATABASE_HELP
 from pier.queue import PRIORITIES
-from pier.settings import Settings
-from pier.store import Row, Store, StoreUnavailable
+from pier.store import Row, Store
 
 T = TypeVar("T")
 LEVELS = ", ".join(PRIORITIES)
 ACCOUNT_LEVEL = "account"  # a token's priority: its account's
-
-
-def _run(data_dir: Path | None, database: str | None, work: Callable[[Store], Awaitable[T]]) -> T:
-    settings = Settings.load({"data_dir": data_dir, "database": database})
-
-    async def go() -> T:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        store = await Store.open(settings.database_url)
-        try:
-            return await work(store)
-        finally:
-            await store.close()
-
-    try:
-        return asyncio.run(go())
-    except (StoreUnavailable, ValueError) as exc:
-        typer.secho(f"Error: {exc}", fg="red", err=True)
-        raise typer.Exit(1) from exc
 
 
 def _check(level: str, *choices: str) -> None:
@@ -60,7 +40,7 @@ def account_priority(
     async def work(store: Store) -> Row | None:
         return await store.set_account_priority(username, level)
 
-    if _run(data_dir, database, work) is None:
+    if run_on_store(data_dir, database, work) is None:
         typer.secho(f"Error: there is no account {username!r}", fg="red", err=True)
         raise typer.Exit(1)
     typer.echo(f"{username}: priority {level}")
@@ -82,7 +62,7 @@ def token_priority(
     async def work(store: Store) -> Row | None:
         return await store.set_token_priority(token_id, priority)
 
-    if _run(data_dir, database, work) is None:
+    if run_on_store(data_dir, database, work) is None:
         typer.secho(f"Error: there is no token {token_id!r}", fg="red", err=True)
         raise typer.Exit(1)
     typer.echo(f"token {token_id}: priority {level}")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pier.store import Store
 from tests.auth.test_tokens import bearer, eventually
 from tests.conftest import running_pier
 
@@ -29,6 +30,10 @@ async def test_accounts_create_prints_a_working_token_and_tokens_are_managed(
     tmp_path: Path,
 ) -> None:
     data = tmp_path / "data"
+    nowhere = pier(data, "accounts", "create", "carol")  # no server keeps its data here
+    assert nowhere.returncode == 1 and "no Pier database" in nowhere.stderr
+    data.mkdir()
+    await (await Store.open(f"sqlite:///{data / 'pier.db'}")).close()  # as `pier serve` leaves it
     made = pier(data, "accounts", "create", "carol", "--email", "carol@example.org", "--admin")
     assert made.returncode == 0, made.stderr
     first = made.stdout.strip()

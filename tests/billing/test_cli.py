@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from pier.cli.main import app
+from pier.store import Store
 
 
 def pier(data_dir: Path, *args: str) -> Result:
@@ -16,13 +18,20 @@ def pier(data_dir: Path, *args: str) -> Result:
     return CliRunner().invoke(app, list(args), env={"PIER_DATA_DIR": str(data_dir)})
 
 
+async def _server_database(data: Path) -> None:
+    """The database `pier serve` leaves in its data dir, with an account "bob"."""
+    data.mkdir()
+    store = await Store.open(f"sqlite:///{data / 'pier.db'}")
+    await store.create_account("bob")
+    await store.close()
+
+
 def test_prices_and_credit_from_the_command_line(tmp_path: Path) -> None:
     data = tmp_path / "data"
     nowhere = pier(data, "prices", "list")  # before any server made a database there
     assert nowhere.exit_code == 1 and "no Pier database" in nowhere.stderr
     assert not (data / "pier.db").exists()
-    made = pier(data, "token", "create", "--username", "bob")
-    assert made.exit_code == 0, made.output
+    asyncio.run(_server_database(data))
     assert "No prices are set" in pier(data, "prices", "list").stdout
     done = pier(data, "prices", "set", "--hardware", "cpu", "--per-second", "0.0001")
     assert done.exit_code == 0, done.output
