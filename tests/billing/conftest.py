@@ -93,3 +93,35 @@ async def ledger_columns_add_up(client: httpx.AsyncClient) -> None:
     index = header.index("amount_usd")
     csv_total = sum((Decimal(r.split(",")[index]) for r in rows[1:]), Decimal(0))
     assert csv_total == Decimal(billing["balance_usd"])
+
+
+async def wait_status(
+    client: httpx.AsyncClient, prediction_id: str, wanted: set[str], timeout: float = 30.0
+) -> dict[str, Any]:
+    """The prediction once its status is one of `wanted` (polled, with a deadline)."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        body: dict[str, Any] = (await client.get(f"/v1/predictions/{prediction_id}")).json()
+        if body["status"] in wanted:
+            return body
+        assert time.monotonic() < deadline, body
+        await asyncio.sleep(0.05)
+
+
+ENDED = {"succeeded", "failed", "canceled"}
+
+
+async def settled(client: httpx.AsyncClient) -> dict[str, Any]:
+    """The account's billing once no hold is left (a prediction's end is visible a moment
+    before its hold is settled)."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + 10
+    while (billing := (await client.get("/v1/billing")).json())["held_usd"] != "0.00":
+        assert time.monotonic() < deadline, billing
+        await asyncio.sleep(0.02)
+    return dict(billing)

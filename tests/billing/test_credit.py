@@ -3,38 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
 from tests.billing.conftest import (
+    ENDED,
     customer,
     ledger_agrees,
     ledger_columns_add_up,
     public_model,
     set_price,
+    settled,
+    wait_status,
 )
 from tests.conftest import Pier
-
-
-async def _done(client, prediction_id: str, timeout: float = 30.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        body = (await client.get(f"/v1/predictions/{prediction_id}")).json()
-        if body["status"] in ("succeeded", "failed", "canceled"):
-            return body
-        assert time.monotonic() < deadline, body
-        await asyncio.sleep(0.02)
-
-
-async def _settled(client) -> dict:
-    """The account's billing once no hold is left (a prediction's end is visible a moment
-    before its hold is settled)."""
-    deadline = time.monotonic() + 10
-    while (billing := (await client.get("/v1/billing")).json())["held_usd"] != "0.00":
-        assert time.monotonic() < deadline, billing
-        await asyncio.sleep(0.02)
-    return billing
 
 
 async def test_per_run_price_charges_each_run_and_refuses_what_cannot_be_paid(pier: Pier) -> None:
@@ -47,7 +29,7 @@ async def test_per_run_price_charges_each_run_and_refuses_what_cannot_be_paid(pi
         assert created.status_code == 201, created.text
         ids.append(created.json()["id"])
     for prediction_id in ids:
-        done = await _done(bob.client, prediction_id)
+        done = await wait_status(bob.client, prediction_id, ENDED)
         assert done["status"] == "succeeded"
         assert done["metrics"]["cost_usd"] == "0.01"
         assert done["metrics"]["hardware"] == "cpu"
@@ -60,7 +42,7 @@ async def test_per_run_price_charges_each_run_and_refuses_what_cannot_be_paid(pi
     listed = (await bob.client.get("/v1/predictions")).json()["results"]
     assert len(listed) == 3  # the refused one was not created
 
-    billing = await _settled(bob.client)
+    billing = await settled(bob.client)
     assert billing["balance_usd"] == "0.00"
     assert billing["spent_this_month_usd"] == "0.03"
     assert billing["monthly_limit_usd"] is None
@@ -76,7 +58,7 @@ async def test_free_models_need_no_credit(pier: Pier) -> None:
     bob = await customer(pier, "bob")
     created = await bob.client.post("/v1/models/acme/hello/predictions", json={"input": {}})
     assert created.status_code == 201
-    done = await _done(bob.client, created.json()["id"])
+    done = await wait_status(bob.client, created.json()["id"], ENDED)
     assert done["metrics"]["cost_usd"] == "0.00"
 
 
@@ -85,9 +67,9 @@ async def test_failed_runs_of_a_per_run_model_are_not_charged(pier: Pier) -> Non
     await set_price(pier, model="acme/broken", per_run_usd="0.50")
     bob = await customer(pier, "bob", credit="1")
     created = await bob.client.post("/v1/models/acme/broken/predictions", json={"input": {}})
-    done = await _done(bob.client, created.json()["id"])
+    done = await wait_status(bob.client, created.json()["id"], ENDED)
     assert done["status"] == "failed" and done["metrics"]["cost_usd"] == "0.00"
-    billing = await _settled(bob.client)
+    billing = await settled(bob.client)
     assert billing["balance_usd"] == "1.00"
     await ledger_agrees(pier)
 
@@ -106,8 +88,8 @@ async def test_two_hundred_racing_creates_against_credit_for_five(pier: Pier) ->
     listed = (await bob.client.get("/v1/predictions")).json()["results"]
     assert len(listed) == 5
     for item in listed:
-        assert (await _done(bob.client, item["id"]))["status"] == "succeeded"
-    billing = await _settled(bob.client)
+        assert (await wait_status(bob.client, item["id"], ENDED))["status"] == "succeeded"
+    billing = await settled(bob.client)
     assert billing["balance_usd"] == "0.00" and billing["spent_this_month_usd"] == "1.00"
     totals = await ledger_agrees(pier)
     assert totals[bob.id] == {"available": 0, "held": 0, "spent": 1_000_000}
@@ -122,7 +104,7 @@ async def test_monthly_limit_stops_creates_before_the_balance_does(pier: Pier) -
     for _ in range(2):
         created = await bob.client.post("/v1/models/acme/hello/predictions", json={"input": {}})
         assert created.status_code == 201
-        await _done(bob.client, created.json()["id"])
+        await wait_status(bob.client, created.json()["id"], ENDED)
     refused = await bob.client.post("/v1/models/acme/hello/predictions", json={"input": {}})
     assert refused.status_code == 402
     assert "monthly spend limit" in refused.json()["detail"]

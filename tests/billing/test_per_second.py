@@ -8,23 +8,15 @@ import time
 from pathlib import Path
 
 from tests.billing.conftest import (
+    ENDED,
     customer,
     ledger_agrees,
     ledger_columns_add_up,
     public_model,
     set_price,
+    wait_status,
 )
 from tests.conftest import running_pier
-
-
-async def _done(client, prediction_id: str, timeout: float = 30.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        body = (await client.get(f"/v1/predictions/{prediction_id}")).json()
-        if body["status"] in ("succeeded", "failed", "canceled"):
-            return body
-        assert time.monotonic() < deadline, body
-        await asyncio.sleep(0.05)
 
 
 async def test_a_running_prediction_is_stopped_when_credit_runs_out(
@@ -39,7 +31,7 @@ async def test_a_running_prediction_is_stopped_when_credit_runs_out(
         )
         assert created.status_code == 201, created.text
         started = time.monotonic()
-        done = await _done(bob.client, created.json()["id"])
+        done = await wait_status(bob.client, created.json()["id"], ENDED)
         assert time.monotonic() - started < 15
         assert done["status"] == "failed"
         assert "can pay for no more running time" in done["error"]
@@ -71,7 +63,7 @@ async def test_a_per_second_run_costs_its_run_time(tmp_path: Path, database: str
         created = await bob.client.post(
             "/v1/models/acme/sleep/predictions", json={"input": {"sleep": 0.5}}
         )
-        done = await _done(bob.client, created.json()["id"])
+        done = await wait_status(bob.client, created.json()["id"], ENDED)
         assert done["status"] == "succeeded"
         predict_time = done["metrics"]["predict_time"]
         expected = -(-round(predict_time * 1e6) * 10_000 // 1_000_000)  # ceil, in micros

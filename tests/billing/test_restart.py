@@ -7,18 +7,15 @@ import asyncio
 import time
 from pathlib import Path
 
-from tests.billing.conftest import customer, ledger_agrees, public_model, set_price
+from tests.billing.conftest import (
+    ENDED,
+    customer,
+    ledger_agrees,
+    public_model,
+    set_price,
+    wait_status,
+)
 from tests.conftest import running_pier
-
-
-async def _status(client, prediction_id: str, wanted: set[str], timeout: float = 30.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        body = (await client.get(f"/v1/predictions/{prediction_id}")).json()
-        if body["status"] in wanted:
-            return body
-        assert time.monotonic() < deadline, body
-        await asyncio.sleep(0.05)
 
 
 async def test_a_waiting_paid_prediction_is_charged_after_a_restart(
@@ -31,7 +28,7 @@ async def test_a_waiting_paid_prediction_is_charged_after_a_restart(
         busy = await bob.client.post(
             "/v1/models/acme/sleep/predictions", json={"input": {"sleep": 30}}
         )
-        await _status(bob.client, busy.json()["id"], {"processing"})
+        await wait_status(bob.client, busy.json()["id"], {"processing"})
         waiting = await bob.client.post(
             "/v1/models/acme/sleep/predictions", json={"input": {"sleep": 0}}
         )
@@ -41,7 +38,7 @@ async def test_a_waiting_paid_prediction_is_charged_after_a_restart(
     async with running_pier(tmp_path, database=database) as pier:
         client = pier.client
         client.headers["Authorization"] = f"Bearer {token}"
-        done = await _status(client, waiting.json()["id"], {"succeeded", "failed", "canceled"})
+        done = await wait_status(client, waiting.json()["id"], ENDED)
         assert done["status"] == "succeeded" and done["metrics"]["cost_usd"] == "0.25"
         deadline = time.monotonic() + 10
         while (billing := (await client.get("/v1/billing")).json())["held_usd"] != "0.00":
