@@ -73,7 +73,8 @@ class Trainer:
         ),
         word: str = Input(
             description="The new word that names it in prompts, e.g. 'arrow': one word of "
-            "letters a-z that the model does not know yet."
+            "letters a-z that the model does not know yet.",
+            regex=r"^\s*[A-Za-z]+\s*$",
         ),
         steps: int = Input(
             description="Training steps (32 pictures each).", default=100, ge=10, le=3000
