@@ -43,6 +43,7 @@ def run_on_store(
         raise typer.Exit(1)
 
     async def go() -> T:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)  # the admin's token file goes here
         store = await Store.open(settings.database_url)
         try:
             if with_admin:
