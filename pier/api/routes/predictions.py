@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from pier.api import fairness, openapi, serialize
+from pier.api.context import parse_context
 from pier.api.deps import (
     AccountDep,
     ServicesDep,
@@ -203,7 +204,7 @@ async def _create(
     webhook, events = _webhook(svc, body)
     source = "web" if request.headers.get("x-pier-source") == "web" else "api"
     tweaked_from = await _tweaked_from(svc, account, body.get("tweaked_from"))
-    context = _context(body.get("context"))
+    context = parse_context(body.get("context"))
     row = new_prediction(
         account["id"],
         model,
@@ -251,32 +252,6 @@ async def _create(
             )
             return json_response(body_out, 201, headers)
     return json_response(await _render(svc, live.row, live), 201, headers)
-
-
-MAX_CONTEXT_ENTRIES = 64
-MAX_CONTEXT_BYTES = 16 * 1024
-
-
-def _context(value: Any) -> dict[str, str] | None:
-    """The request's `context` (as Cog takes it): string keys and values, which the model
-    reads from `current_scope().context`; Pier sets its "id" to the prediction's id."""
-    if value is None:
-        return None
-    problem = None
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        problem = "must be an object whose values are strings"
-    elif len(value) > MAX_CONTEXT_ENTRIES:
-        problem = f"must have at most {MAX_CONTEXT_ENTRIES} entries"
-    elif sum(len(k.encode()) + len(v.encode()) for k, v in value.items()) > MAX_CONTEXT_BYTES:
-        problem = f"must be at most {MAX_CONTEXT_BYTES // 1024} KiB of keys and values"
-    if problem is not None:
-        raise ApiError(
-            422,
-            f"- context: {problem}\n",
-            "Input validation failed",
-            invalid_fields=[{"type": "invalid", "field": "context", "description": problem}],
-        )
-    return dict(value) or None
 
 
 async def _tweaked_from(svc: ServicesDep, account: Row, value: Any) -> str | None:
