@@ -23,17 +23,19 @@ import secrets
 import socket
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, cast
 
-from pier.billing.ledger import Hold, InsufficientCredit
+from pier.billing.ledger import Hold
 from pier.billing.money import usd
 from pier.billing.service import Billing
 from pier.dispatch.estimate import Report, wait_estimate
 from pier.dispatch.gpus import GpuPlacer
 from pier.dispatch.keeper import Keeper
 from pier.dispatch.live import Live, end_metrics
+from pier.dispatch.metering import FLUSH_INTERVAL, job_cost, meter
 from pier.dispatch.pool import VersionPool
+from pier.dispatch.recovery import recover
 from pier.files import FileStore, InputFetcher
 from pier.jobs import Kind, Phase, PredictionRecord, Status, job_pool, pool_key
 from pier.logtail import LogTail
@@ -47,8 +49,6 @@ from pier.util import utcnow
 
 log = logging.getLogger(__name__)
 
-INTERRUPTED = "Pier stopped while this prediction was running, so it did not finish. Run it again."
-FLUSH_INTERVAL = 0.5
 STORE_RECHECK = 1.0  # seconds between store reads while waiting for a job run elsewhere
 FINAL_WRITE_RETRY = 1.0  # seconds between tries of a job's last write during an outage
 RUN_TIME_TTL = 5.0  # seconds a version's recent run time is reused for wait estimates
@@ -111,7 +111,7 @@ class Dispatcher:
     async def start(self) -> None:
         await self.queue.start()
         await self.feed.start(self._on_feed)
-        await self.recover()
+        await recover(self)
         self._flusher = asyncio.create_task(self._flush_forever())
         await self.keeper.start()
 
@@ -126,42 +126,6 @@ class Dispatcher:
         self.pools.clear()
         await self.feed.close()
         await self.queue.close()
-
-    async def recover(self) -> None:
-        # Secrets of ended predictions go with their final write; earlier versions kept them.
-        await self.store.forget_secrets(*(status.value for status in Status if status.terminal))
-        if self.queue.record_first:
-            return  # a shared queue keeps its jobs; the keeper ends what lost its process
-        now = utcnow()
-        for row in await self.store.predictions_with_status(Status.PROCESSING.value):
-            metrics = dict(row["metrics"] or {})
-            metrics["total_time"] = round((now - row["created_at"]).total_seconds(), 6)
-            await self.fail_stored(
-                row,
-                status=Status.FAILED.value,
-                error=INTERRUPTED,
-                completed_at=now,
-                metrics=metrics,
-                secret_input=None,
-            )
-        versions = {(v["model_id"], v["id"]): v for v in await self.store.all_versions()}
-        for row in await self.store.predictions_with_status(Status.STARTING.value):
-            version = versions.get((row["model_id"], row["version"]))
-            if version is None:
-                await self.fail_stored(
-                    row,
-                    status=Status.FAILED.value,
-                    completed_at=now,
-                    error="The model version of this prediction no longer exists.",
-                    secret_input=None,
-                )
-                continue
-            row.update({"worker_id": None, "lease_expires_at": None})
-            live = Live(row=row, version=version)
-            paid = await self.billing.running_price(row["id"], row["model_id"])
-            if paid is not None:  # its hold is still open: it is charged when it runs
-                live.price, live.held = paid
-            await self._enqueue(live)
 
     async def fail_stored(self, row: PredictionRecord, **fields: Any) -> None:
         """End a prediction that is only in the store, with its `completed` webhook."""
@@ -446,7 +410,7 @@ class Dispatcher:
             merged["setup_time"] = round(live.setup_time, 6)
         if status is not Status.SUCCEEDED:
             merged.setdefault("predict_time", 0.0)
-        merged["cost_usd"] = usd(self._cost(live, status, merged, output, now))
+        merged["cost_usd"] = usd(job_cost(live, status, merged, output, now))
         merged["hardware"] = live.price.hardware if live.price else self.billing.hardware
         live.move_to(
             status,
@@ -481,49 +445,6 @@ class Dispatcher:
         live.done.set()
         self.notify(live)
         await self.feed.publish("done", live.id)
-
-    @staticmethod
-    def _cost(
-        live: Live, status: Status, metrics: dict[str, Any], output: Any, now: datetime
-    ) -> int:
-        """Micro-dollars a job that ends now cost: nothing unless it holds credit."""
-        if live.price is None or not live.held:
-            return 0
-        run_seconds = float(metrics.get("predict_time") or 0.0)
-        started = live.row.get("started_at")
-        if not run_seconds and started is not None:
-            run_seconds = (now - started).total_seconds()
-        succeeded = status is Status.SUCCEEDED
-        return Billing.cost(
-            live.price, live.held, succeeded=succeeded, run_seconds=run_seconds, output=output
-        )
-
-    async def meter(self) -> None:
-        """Keep the holds of running jobs priced per second ahead of what they cost; a job whose
-        account can pay no more is stopped with a clear error."""
-        now = utcnow()
-        for live in list(self.live.values()):
-            started = live.row.get("started_at")
-            if live.price is None or live.status is not Status.PROCESSING or started is None:
-                continue
-            if live.stop_reason is not None:
-                continue
-            run_seconds = (now - started).total_seconds()
-            step, least = self.billing.extension_due(
-                live.price, live.held, run_seconds, FLUSH_INTERVAL
-            )
-            if not step:
-                continue
-            try:
-                more = await self.billing.extend(live.id, step, least)
-            except InsufficientCredit as exc:
-                live.stop_reason = (
-                    f"Stopped after {run_seconds:.1f} s: the account can pay for no more "
-                    f"running time. {exc.reason}"
-                )
-                asyncio.get_running_loop().create_task(self.cancel(live))
-                continue
-            live.held += more
 
     async def put_back(self, live: Live) -> None:
         """A background job that gave way to a person's goes back to wait in its lane, to run
@@ -585,7 +506,7 @@ class Dispatcher:
             except Exception:  # keep flushing; the final write carries everything anyway
                 log.exception("flushing prediction state failed")
             try:
-                await self.meter()
+                await meter(self)
             except Exception as exc:  # an outage: the next round looks again
                 log.warning("extending credit holds failed: %s", exc)
 
