@@ -1,9 +1,18 @@
-"""Runs SQLAlchemy Core on threads, so the event loop never blocks on the database.
+"""Runs SQLAlchemy Core for the event loop: reads on threads, writes with group commit.
 
-Reads go to a small pool of threads, each call one hop. Writes go to a single writer thread with
-group commit: every write queued while the previous transaction was committing is applied in the
-next single transaction, so many concurrent predictions cost one commit, not one each. If a
+Reads go to a small pool of threads, each call one hop. Writes are queued and applied in order
+with group commit: every write queued while the previous transaction was committing is applied in
+the next single transaction, so many concurrent predictions cost one commit, not one each. If a
 batch fails, its jobs are retried one by one so that only the faulty one sees the error.
+
+Where writes run depends on the database. PostgreSQL answers over the network, so its writes go
+to a single writer thread and the event loop never waits on a round trip. A SQLite write is a
+few dozen microseconds of work in the same process (WAL mode, no sync at commit), less than the
+hop to a thread and back, so SQLite's writes run on the event loop's own thread, on a connection
+that never waits for a lock: when another connection holds SQLite's write lock (a `pier` command
+writing beside the server), that batch goes to the writer thread instead, which waits for the
+lock there. The loop's connection never checkpoints the WAL itself (a checkpoint syncs files);
+the writer thread does it in the background every few hundred commits.
 
 The database is SQLite or PostgreSQL (through psycopg 3). When it cannot be reached, or is too
 busy to answer, every read and write fails with `StoreUnavailable` (the API answers 503); the
@@ -24,6 +33,7 @@ import sqlalchemy as sa
 
 T = TypeVar("T")
 MAX_BATCH = 256
+CHECKPOINT_EVERY = 256  # SQLite commits on the loop between two background WAL checkpoints
 CONNECT_TIMEOUT = 5  # seconds to reach PostgreSQL before a request is answered 503
 UNAVAILABLE = "The database is unreachable; try again shortly."
 # SQLite's ways of saying "not now" (a lock held too long, a file that cannot be opened), as
@@ -102,6 +112,10 @@ Write = sa.Executable | tuple[sa.Executable, Mapping[str, Any]]
 Transaction = Callable[[sa.Connection], int]
 
 
+class _Locked(Exception):
+    """SQLite's write lock is held by another connection (the loop's connection does not wait)."""
+
+
 class Declined(Exception):
     """A transaction function chose not to write; its caller gets this, the batch goes on."""
 
@@ -120,6 +134,10 @@ class ThreadedEngine:
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="pier-db-write")
         self._pending: list[_Job] = []
         self._write_conn: sa.Connection | None = None  # SQLite's, on the writer thread only
+        self._loop_conn: sa.Connection | None = None  # SQLite's, on the event loop's thread
+        self._loop_commits = 0
+        self._prepared = _PreparedCache(self.engine.dialect) if self.dialect == "sqlite" else None
+        self._checkpoint: asyncio.Future[None] | None = None
         self._draining: asyncio.Task[None] | None = None
 
     def unavailable(self, exc: BaseException) -> bool:
@@ -170,7 +188,7 @@ class ThreadedEngine:
         while self._pending:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             try:
-                counts = await loop.run_in_executor(self._writer, self._commit, batch)
+                counts = await self._commit_batch(loop, batch)
             except Exception as exc:
                 if self.unavailable(exc):  # each alone would fail the same way, one at a time
                     for job in batch:
@@ -190,6 +208,49 @@ class ThreadedEngine:
         else:
             _settle(job, count)
 
+    async def _commit_batch(
+        self, loop: asyncio.AbstractEventLoop, batch: list[_Job]
+    ) -> list[int | Declined]:
+        if self.dialect == "sqlite":
+            try:
+                return self._commit_on_loop(batch)
+            except _Locked:
+                pass  # another connection is writing: wait for its lock on the writer thread
+        return await loop.run_in_executor(self._writer, self._commit, batch)
+
+    def _commit_on_loop(self, batch: list[_Job]) -> list[int | Declined]:
+        """Apply a SQLite batch right here, on a connection that never waits for the write
+        lock (`_Locked` when another connection holds it; nothing was written then)."""
+        if self._loop_conn is None:
+            conn = self.engine.connect()
+            conn.exec_driver_sql("PRAGMA busy_timeout=0")
+            conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+            conn.commit()
+            self._loop_conn = conn
+        try:
+            counts = _apply(self._loop_conn, batch, self._prepared)
+        except sa.exc.OperationalError as exc:
+            if "locked" in str(exc.orig).lower():
+                raise _Locked from exc
+            if self.unavailable(exc):
+                conn, self._loop_conn = self._loop_conn, None
+                with contextlib.suppress(Exception):
+                    conn.close()
+            raise
+        self._loop_commits += 1
+        if self._loop_commits % CHECKPOINT_EVERY == 0 and (
+            self._checkpoint is None or self._checkpoint.done()
+        ):
+            loop = asyncio.get_running_loop()
+            self._checkpoint = loop.run_in_executor(self._writer, self._checkpoint_wal)
+        return counts
+
+    def _checkpoint_wal(self) -> None:
+        """Copy committed pages from the WAL into the database file (writers go on meanwhile);
+        a failed checkpoint is only retried at the next one."""
+        with contextlib.suppress(Exception), self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
     def _commit(self, batch: list[_Job]) -> list[int | Declined]:
         if self.dialect != "sqlite":
             # PostgreSQL: a pooled connection per batch, checked by the pool when it sat idle
@@ -201,7 +262,7 @@ class ThreadedEngine:
         if self._write_conn is None:
             self._write_conn = self.engine.connect()
         try:
-            return _apply(self._write_conn, batch)
+            return _apply(self._write_conn, batch, self._prepared)
         except Exception as exc:
             if self.unavailable(exc):
                 self._drop_writer_connection()  # the next batch starts on a new connection
@@ -217,20 +278,31 @@ class ThreadedEngine:
         if self._draining is not None:
             with contextlib.suppress(Exception):
                 await self._draining
+        if self._checkpoint is not None:
+            with contextlib.suppress(Exception):
+                await self._checkpoint
+        if self._loop_conn is not None:
+            with contextlib.suppress(Exception):
+                self._loop_conn.close()
+            self._loop_conn = None
         self._readers.shutdown(wait=True)
         self._writer.submit(self._drop_writer_connection).result()
         self._writer.shutdown(wait=True)
         self.engine.dispose()
 
 
-def _apply(conn: sa.Connection, batch: list[_Job]) -> list[int | Declined]:
+def _apply(
+    conn: sa.Connection, batch: list[_Job], prepared: _PreparedCache | None = None
+) -> list[int | Declined]:
     """Apply a batch of jobs' statements in one transaction; rows affected per job (or what a
-    transaction function declined with)."""
+    transaction function declined with). With `prepared` (SQLite), prepared statements go
+    straight to the driver's cursor (see `_PreparedCache`)."""
     # Rows affected by inserts too (SQLAlchemy keeps only those of updates and deletes by
     # default, and psycopg's are gone once the statement's cursor is closed).
     conn = conn.execution_options(preserve_rowcount=True)
     counts: list[int | Declined] = []
-    with conn.begin():
+    cursor = None
+    with conn.begin(), contextlib.ExitStack() as cleanup:
         for job in batch:
             if callable(job.statements):
                 try:
@@ -241,12 +313,94 @@ def _apply(conn: sa.Connection, batch: list[_Job]) -> list[int | Declined]:
             count = 0
             for statement in job.statements:
                 if isinstance(statement, tuple):
+                    direct = prepared.get(*statement) if prepared is not None else None
+                    if prepared is not None and direct is not None:
+                        if cursor is None:
+                            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+                            cleanup.callback(cursor.close)
+                        count += prepared.run(direct, cursor, statement[1])
+                        continue
                     result = conn.execute(statement[0], statement[1])
                 else:
                     result = conn.execute(statement)
                 count += result.rowcount or 0
             counts.append(count)
     return counts
+
+
+@dataclass(frozen=True)
+class _Direct:
+    """A prepared statement compiled once for the driver: its SQL, and how each call's
+    parameters become the driver's (in order, each through its column type's conversion)."""
+
+    sql: str
+    steps: tuple[tuple[str, Any, Callable[[Any], Any] | None], ...]  # name, fixed value, convert
+
+    def run(self, cursor: Any, params: Mapping[str, Any]) -> int:
+        values = []
+        for name, fixed, convert in self.steps:
+            value = params[name] if fixed is _GIVEN else fixed
+            values.append(value if convert is None else convert(value))
+        cursor.execute(self.sql, values)
+        return int(cursor.rowcount or 0)
+
+
+_GIVEN = object()  # a parameter that each call gives
+
+
+class _PreparedCache:
+    """Prepared statements (the `(statement, parameters)` writes on every prediction's path),
+    compiled once per set of parameter names and run on the driver's cursor directly:
+    SQLAlchemy's per-execution bookkeeping costs more than SQLite's own work for these small
+    writes. The conversions are SQLAlchemy's own (the column types' bind processors), so what
+    is stored is the same. A statement that needs anything more (a Python-side default, a
+    parameter it does not get) is left to SQLAlchemy."""
+
+    def __init__(self, dialect: sa.Dialect) -> None:
+        self.dialect = dialect
+        self._cache: dict[tuple[sa.Executable, frozenset[str]], _Direct | None] = {}
+
+    def run(self, direct: _Direct, cursor: Any, params: Mapping[str, Any]) -> int:
+        """Run a compiled statement; the driver's errors come out as SQLAlchemy's, as they
+        would from `Connection.execute` (so a locked or lost database reads the same)."""
+        dbapi_error = self.dialect.loaded_dbapi.Error
+        try:
+            return direct.run(cursor, params)
+        except dbapi_error as exc:
+            raise sa.exc.DBAPIError.instance(
+                direct.sql, dict(params), exc, dbapi_error, dialect=self.dialect
+            ) from exc
+
+    def get(self, statement: sa.Executable, params: Mapping[str, Any]) -> _Direct | None:
+        key = (statement, frozenset(params))
+        try:
+            return self._cache[key]
+        except KeyError:
+            pass
+        if len(self._cache) > 1024:
+            self._cache.clear()
+        direct = self._cache[key] = self._compile(statement, params)
+        return direct
+
+    def _compile(self, statement: sa.Executable, params: Mapping[str, Any]) -> _Direct | None:
+        if not isinstance(statement, sa.Insert | sa.Update | sa.Delete):
+            return None
+        compiled = statement.compile(dialect=self.dialect, column_keys=list(params))
+        order = compiled.positiontup
+        if order is None or compiled.escaped_bind_names:
+            return None
+        steps = []
+        for name in order:
+            bind = compiled.binds[name]
+            if name in params:
+                fixed: Any = _GIVEN
+            elif bind.callable is None and bind.value is not None:
+                fixed = bind.value
+            else:
+                return None  # a default computed per row, or a parameter nobody gives
+            convert = bind.type.dialect_impl(self.dialect).bind_processor(self.dialect)
+            steps.append((name, fixed, convert))
+        return _Direct(compiled.string, tuple(steps))
 
 
 def _settle(job: _Job, outcome: int | Declined) -> None:
