@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from pier.jobs import Status
+from pier.jsonfast import loads
 from pier.logtail import DEFAULT_LIMIT, LogTail
 from pier.runner import messages as m
 from pier.runner.calls import (
@@ -394,7 +395,7 @@ class Worker:
 
     def _on_line(self, line: bytes) -> None:
         try:
-            msg = m.decode(line)
+            msg = m.from_body(loads(line))
         except ValueError:
             log.error("the model process sent a malformed message: %r", line[:200])
             return

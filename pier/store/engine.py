@@ -31,6 +31,8 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from pier.jsonfast import dumps_text, loads
+
 T = TypeVar("T")
 MAX_BATCH = 256
 CHECKPOINT_EVERY = 256  # SQLite commits on the loop between two background WAL checkpoints
@@ -78,6 +80,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def create_engine(url: str, **options: Any) -> sa.Engine:
     """An engine for a `database` setting, set up for Pier (the pool options go to SQLAlchemy)."""
     parsed = engine_url(url)
+    options = {"json_serializer": dumps_text, "json_deserializer": loads, **options}
     if parsed.get_backend_name() == "sqlite":
         engine = sa.create_engine(parsed, **options)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
