@@ -21,7 +21,6 @@ import logging
 import os
 import secrets
 import socket
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, cast
@@ -29,7 +28,7 @@ from typing import Any, cast
 from pier.billing.ledger import Hold
 from pier.billing.money import usd
 from pier.billing.service import Billing
-from pier.dispatch.estimate import Report, wait_estimate
+from pier.dispatch.elsewhere import Elsewhere
 from pier.dispatch.gpus import GpuPlacer
 from pier.dispatch.keeper import Keeper
 from pier.dispatch.live import Live, end_metrics
@@ -37,7 +36,7 @@ from pier.dispatch.metering import FLUSH_INTERVAL, job_cost, meter
 from pier.dispatch.pool import VersionPool
 from pier.dispatch.recovery import recover
 from pier.files import FileStore, InputFetcher
-from pier.jobs import Kind, Phase, PredictionRecord, Status, job_pool, pool_key
+from pier.jobs import Kind, PredictionRecord, Status, job_pool, pool_key
 from pier.logtail import LogTail
 from pier.queue import Feed, JobQueue, open_feed, open_queue
 from pier.settings import Settings
@@ -51,7 +50,6 @@ log = logging.getLogger(__name__)
 
 STORE_RECHECK = 1.0  # seconds between store reads while waiting for a job run elsewhere
 FINAL_WRITE_RETRY = 1.0  # seconds between tries of a job's last write during an outage
-RUN_TIME_TTL = 5.0  # seconds a version's recent run time is reused for wait estimates
 
 
 class Dispatcher:
@@ -90,7 +88,10 @@ class Dispatcher:
         self.keeper = Keeper(self)
         self.billing = Billing(settings, store, settings.gpu_hardware if gpus else "cpu")
         self._waiters: dict[str, set[asyncio.Event]] = {}
-        self._run_times: LRU[str, tuple[float, float | None]] = LRU(CACHE_ENTRIES)
+        # Where jobs stand that this process does not hold (the shared queue and the store).
+        self.elsewhere = Elsewhere(self.queue, store)
+        self.queue_info_stored = self.elsewhere.queue_info
+        self.typical_run_time = self.elsewhere.typical_run_time
         # "owner/name" of trainings' destination models by id, for what renders a training
         # without the store at hand (webhooks); filled before a training is rendered.
         self._destinations: LRU[str, str] = LRU(CACHE_ENTRIES)
@@ -345,42 +346,6 @@ class Dispatcher:
         if pool is None:
             return await self.queue_info_stored(live.row)
         return await pool.queue_info(live)
-
-    async def queue_info_stored(self, row: PredictionRecord) -> dict[str, Any] | None:
-        """Where a waiting job stands in the shared queue (for a job run elsewhere)."""
-        if row["status"] != Status.STARTING.value:
-            return None
-        if row.get("worker_id") is not None:
-            return {"position": 0, "ahead": 0, "phase": Phase.BOOTING.value, "estimated_wait": None}
-        version = job_pool(row)
-        index = await self.queue.position(version, row["id"])
-        if index is None:
-            return None
-        running = await self.store.running_count(version)
-        return {
-            "position": index + 1,
-            "ahead": index + running,
-            "phase": Phase.QUEUED.value,
-            "estimated_wait": await self._estimate(version, index, running),
-        }
-
-    async def typical_run_time(self, version: str) -> float | None:
-        """The version's recent mean run time from the store (read at most every few seconds)."""
-        now = time.monotonic()
-        cached = self._run_times.get(version)
-        if cached is None or cached[0] < now:
-            cached = (now + RUN_TIME_TTL, await self.store.recent_run_time(version))
-            self._run_times.put(version, cached)
-        return cached[1]
-
-    async def _estimate(self, version: str, index: int, running: int) -> float | None:
-        """Seconds until a job `index` places back starts, for a job run elsewhere: the jobs
-        running now half done on average, then those ahead at the recent run time."""
-        typical = await self.typical_run_time(version)
-        if typical is None:
-            return None
-        busy: list[tuple[float, list[Report] | None]] = [(typical / 2, None)] * running
-        return wait_estimate(index, busy, 0, max(1, running), typical)
 
     # -- recording ---------------------------------------------------------------------------
     def notify(self, live: Live) -> None:
