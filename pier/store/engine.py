@@ -188,6 +188,10 @@ class ThreadedEngine:
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
+        if self.dialect == "sqlite":
+            # Writes run here on the loop: let what the loop is already handling (other
+            # requests' callbacks) queue theirs first, to share the commit.
+            await asyncio.sleep(0)
         while self._pending:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             try:

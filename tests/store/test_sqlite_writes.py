@@ -35,7 +35,9 @@ def _raw_rows(path: Path, ids: list[str]) -> list[tuple[Any, ...]]:
     """The predictions as SQLite holds them (no type conversion on the way out), id blanked."""
     with sqlite3.connect(path) as conn:
         conn.row_factory = None
-        rows = [conn.execute("SELECT * FROM predictions WHERE id = ?", (i,)).fetchone() for i in ids]
+        rows = [
+            conn.execute("SELECT * FROM predictions WHERE id = ?", (i,)).fetchone() for i in ids
+        ]
     return [tuple(None if value in ids else value for value in row) for row in rows]
 
 
