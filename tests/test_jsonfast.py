@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 
 from pier.jsonfast import dumps, dumps_text, loads
 
 
-class Colour(str, Enum):
+class Colour(StrEnum):
     RED = "red"
 
 
