@@ -396,9 +396,13 @@ class _PreparedCache:
         order = compiled.positiontup
         if order is None or compiled.escaped_bind_names:
             return None
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            return None  # a column default computed in Python for each row
         steps = []
         for name in order:
             bind = compiled.binds[name]
+            if bind.expanding or bind.literal_execute:
+                return None  # rendered into the SQL at each execution
             if name in params:
                 fixed: Any = _GIVEN
             elif bind.callable is None and bind.value is not None:

@@ -166,3 +166,26 @@ async def test_the_wal_is_checkpointed_while_the_loop_writes(tmp_path: Path) -> 
         assert count >= CHECKPOINT_EVERY
     finally:
         await db.close()
+
+
+async def test_writes_the_driver_cannot_take_as_compiled_go_through_sqlalchemy(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "f.db"
+    with sqlite3.connect(path) as setup:
+        setup.execute("CREATE TABLE t (x INTEGER, y TEXT)")
+    db = ThreadedEngine(f"sqlite:///{path}")
+    table = sa.Table(
+        "t", sa.MetaData(), sa.Column("x", sa.Integer), sa.Column("y", sa.String, default="made")
+    )
+    insert = table.insert()  # `y` comes from a default computed for each row
+    delete = table.delete().where(table.c.x.in_(sa.bindparam("xs", expanding=True)))
+    try:
+        assert await db.write((insert, {"x": 1}), (insert, {"x": 2})) == 2
+        assert await db.write((delete, {"xs": [2, 3]})) == 1
+        with sqlite3.connect(path) as check:
+            assert list(check.execute("SELECT x, y FROM t")) == [(1, "made")]
+        prepared = db._prepared
+        assert prepared is not None and set(prepared._cache.values()) == {None}
+    finally:
+        await db.close()
