@@ -10,13 +10,12 @@ from pier.stream import stream_url
 from pier.util import isoformat
 
 
-def prediction(
-    row: PredictionRecord, base_url: str, queue: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    pid = row["id"]
-    api = f"{base_url}/v1/predictions/{pid}"
+def _job(row: PredictionRecord, base_url: str, kind: str, queue: dict[str, Any] | None) -> Row:
+    """The fields predictions and trainings share; `kind` is the plural in their URLs."""
+    job_id = row["id"]
+    api = f"{base_url}/v1/{kind}/{job_id}"
     body = {
-        "id": pid,
+        "id": job_id,
         "model": row["model"],
         "version": row["version"],
         "input": row["input"],
@@ -31,18 +30,25 @@ def prediction(
         "urls": {
             "get": api,
             "cancel": f"{api}/cancel",
-            "web": f"{base_url}/predictions/{pid}",
+            "web": f"{base_url}/{kind}/{job_id}",
             "stream": stream_url(base_url, row),
         },
         "source": row["source"],
         "data_removed": row.get("data_removed_at") is not None,
         "progress": row["progress"],
         "queue": queue,
-        "tweaked_from": row.get("tweaked_from"),
     }
     if row.get("webhook"):
         body["webhook"] = row["webhook"]
         body["webhook_events_filter"] = row["webhook_events_filter"]
+    return body
+
+
+def prediction(
+    row: PredictionRecord, base_url: str, queue: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    body = _job(row, base_url, "predictions", queue)
+    body["tweaked_from"] = row.get("tweaked_from")
     if row.get("deployment"):
         body["deployment"] = row["deployment"]
     return body
@@ -56,36 +62,8 @@ def training(
 ) -> dict[str, Any]:
     """A training as Replicate's API shows it; `destination` is its destination's "owner/name".
     On success `output` is {"version": "owner/name:<id>", "weights": <url>}."""
-    tid = row["id"]
-    api = f"{base_url}/v1/trainings/{tid}"
-    body = {
-        "id": tid,
-        "model": row["model"],
-        "version": row["version"],
-        "destination": destination,
-        "input": row["input"],
-        "output": row["output"],
-        "logs": row["logs"],
-        "error": row["error"],
-        "status": row["status"],
-        "created_at": isoformat(row["created_at"]),
-        "started_at": isoformat(row["started_at"]),
-        "completed_at": isoformat(row["completed_at"]),
-        "metrics": row["metrics"] or {},
-        "urls": {
-            "get": api,
-            "cancel": f"{api}/cancel",
-            "web": f"{base_url}/trainings/{tid}",
-            "stream": stream_url(base_url, row),
-        },
-        "source": row["source"],
-        "data_removed": row.get("data_removed_at") is not None,
-        "progress": row["progress"],
-        "queue": queue,
-    }
-    if row.get("webhook"):
-        body["webhook"] = row["webhook"]
-        body["webhook_events_filter"] = row["webhook_events_filter"]
+    body = _job(row, base_url, "trainings", queue)
+    body["destination"] = destination
     return body
 
 

@@ -220,18 +220,7 @@ async def _create(
         prediction_id=prediction_id,
         deployment=deployed.name if deployed is not None else None,
     )
-    hold = await svc.dispatcher.billing.hold_for(
-        row, account.get("token_id"), lambda: svc.dispatcher.typical_run_time(version["id"])
-    )
-    stored = await _data_uri_inputs(svc, version, row)
-    try:
-        live = await svc.dispatcher.submit(row, version, hold)
-    except BaseException as exc:
-        for file_row in stored:
-            await svc.files.delete(file_row)
-        if isinstance(exc, InsufficientCredit):
-            raise insufficient_credit(exc) from exc
-        raise
+    live = await _submit(svc, account, row, version, version["id"])
     wait = parse_prefer(request.headers.get("prefer"))
     headers = {}
     if wait is not None:
@@ -252,6 +241,31 @@ async def _create(
             )
             return json_response(body_out, 201, headers)
     return json_response(await _render(svc, live.row, live), 201, headers)
+
+
+async def _submit(
+    svc: ServicesDep,
+    account: Row,
+    row: PredictionRecord,
+    version: Row,
+    pool: str,
+    component: str = "Input",
+) -> Live | None:
+    """Hold a new job's credit (estimated from the recent run time of `pool`), store its large
+    data: inputs, and hand it to the dispatcher. When the job is not accepted, what was stored
+    for it goes again (402 when the account cannot pay)."""
+    hold = await svc.dispatcher.billing.hold_for(
+        row, account.get("token_id"), lambda: svc.dispatcher.typical_run_time(pool)
+    )
+    stored = await _data_uri_inputs(svc, version, row, component)
+    try:
+        return await svc.dispatcher.submit(row, version, hold)
+    except BaseException as exc:
+        for file_row in stored:
+            await svc.files.delete(file_row)
+        if isinstance(exc, InsufficientCredit):
+            raise insufficient_credit(exc) from exc
+        raise
 
 
 async def _tweaked_from(svc: ServicesDep, account: Row, value: Any) -> str | None:

@@ -25,16 +25,15 @@ from pier.api.deps import (
     json_body,
     services,
 )
-from pier.api.errors import ApiError, insufficient_credit, not_found
+from pier.api.errors import ApiError, not_found
 from pier.api.jsonresponse import json_response
 from pier.api.routes.predictions import (
     PAGE_SIZE,
-    _data_uri_inputs,
     _find,
+    _submit,
     _validate,
     _webhook,
 )
-from pier.billing.ledger import InsufficientCredit
 from pier.dispatch import Live
 from pier.dispatch.rows import new_prediction
 from pier.jobs import Kind, PredictionRecord, pool_key
@@ -157,18 +156,7 @@ async def create_training(owner: str, name: str, version_id: str, request: Reque
         destination=destination["id"],
     )
     pool = pool_key(str(version["id"]), Kind.TRAINING)
-    hold = await svc.dispatcher.billing.hold_for(
-        row, account.get("token_id"), lambda: svc.dispatcher.typical_run_time(pool)
-    )
-    stored = await _data_uri_inputs(svc, version, row, "TrainingInput")
-    try:
-        live = await svc.dispatcher.submit(row, version, hold)
-    except BaseException as exc:
-        for file_row in stored:
-            await svc.files.delete(file_row)
-        if isinstance(exc, InsufficientCredit):
-            raise insufficient_credit(exc) from exc
-        raise
+    live = await _submit(svc, account, row, version, pool, "TrainingInput")
     gate.created(account)
     return json_response(await _render(svc, live.row if live else row, live), 201)
 
