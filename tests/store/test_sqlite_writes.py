@@ -31,6 +31,14 @@ async def _store_with_model(tmp_path: Path) -> tuple[Store, dict[str, Any], dict
     return store, account, {**model, "owner": "ada", "name": "echo", "version": version}
 
 
+def _engine_on(path: Path, *setup: str) -> ThreadedEngine:
+    """The store's engine on a new SQLite file made by the `setup` statements."""
+    with sqlite3.connect(path) as conn:
+        for statement in setup:
+            conn.execute(statement)
+    return ThreadedEngine(f"sqlite:///{path}")
+
+
 def _raw_rows(path: Path, ids: list[str]) -> list[tuple[Any, ...]]:
     """The predictions as SQLite holds them (no type conversion on the way out), id blanked."""
     with sqlite3.connect(path) as conn:
@@ -104,10 +112,7 @@ async def test_a_write_lock_held_elsewhere_neither_blocks_the_loop_nor_loses_the
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "w.db"
-    with sqlite3.connect(path) as setup:
-        setup.execute("PRAGMA journal_mode=WAL")
-        setup.execute("CREATE TABLE t (x INTEGER)")
-    db = ThreadedEngine(f"sqlite:///{path}")
+    db = _engine_on(path, "PRAGMA journal_mode=WAL", "CREATE TABLE t (x INTEGER)")
     table = sa.table("t", sa.column("x"))
     held, release = threading.Event(), threading.Event()
 
@@ -146,10 +151,7 @@ async def test_a_write_lock_held_elsewhere_neither_blocks_the_loop_nor_loses_the
 
 async def test_the_wal_is_checkpointed_while_the_loop_writes(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
-    with sqlite3.connect(path) as setup:
-        setup.execute("PRAGMA journal_mode=WAL")
-        setup.execute("CREATE TABLE t (x INTEGER, pad TEXT)")
-    db = ThreadedEngine(f"sqlite:///{path}")
+    db = _engine_on(path, "PRAGMA journal_mode=WAL", "CREATE TABLE t (x INTEGER, pad TEXT)")
     table = sa.table("t", sa.column("x"), sa.column("pad"))
     try:
         for x in range(CHECKPOINT_EVERY * 2 + 10):
@@ -172,9 +174,7 @@ async def test_writes_the_driver_cannot_take_as_compiled_go_through_sqlalchemy(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "f.db"
-    with sqlite3.connect(path) as setup:
-        setup.execute("CREATE TABLE t (x INTEGER, y TEXT)")
-    db = ThreadedEngine(f"sqlite:///{path}")
+    db = _engine_on(path, "CREATE TABLE t (x INTEGER, y TEXT)")
     table = sa.Table(
         "t", sa.MetaData(), sa.Column("x", sa.Integer), sa.Column("y", sa.String, default="made")
     )
