@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
 import shutil
 import tempfile
@@ -170,7 +171,9 @@ async def pier(tmp_path: Path, files: str, database: str) -> AsyncIterator[Pier]
 def migrated_sqlite() -> Path:
     """An empty SQLite database at the newest schema, made once per test session: a copy of
     it starts each test's server ready (running every migration costs most of a second)."""
-    path = Path(tempfile.mkdtemp(prefix="pier-schema-")) / "pier.db"
+    folder = tempfile.mkdtemp(prefix="pier-schema-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = Path(folder) / "pier.db"
     migrate.upgrade(f"sqlite:///{path}")
     return path
 

@@ -90,8 +90,6 @@ class Dispatcher:
         self._waiters: dict[str, set[asyncio.Event]] = {}
         # Where jobs stand that this process does not hold (the shared queue and the store).
         self.elsewhere = Elsewhere(self.queue, store)
-        self.queue_info_stored = self.elsewhere.queue_info
-        self.typical_run_time = self.elsewhere.typical_run_time
         # "owner/name" of trainings' destination models by id, for what renders a training
         # without the store at hand (webhooks); filled before a training is rendered.
         self._destinations: LRU[str, str] = LRU(CACHE_ENTRIES)
@@ -344,7 +342,7 @@ class Dispatcher:
             return None
         pool = self.pools.get(live.pool)
         if pool is None:
-            return await self.queue_info_stored(live.row)
+            return await self.elsewhere.queue_info(live.row)
         return await pool.queue_info(live)
 
     # -- recording ---------------------------------------------------------------------------

@@ -147,7 +147,7 @@ class VersionPool(GpuPlacement, DeploymentLimits, Execution):
             running.append((now - started, paced))
         typical = self.average_time
         if typical is None:
-            typical = await self.dispatcher.typical_run_time(self.key)
+            typical = await self.dispatcher.elsewhere.typical_run_time(self.key)
         return wait_estimate(index, running, max(0, self.busy - len(running)), slots, typical)
 
     async def _next(self, consumer: str) -> tuple[Live, Claim]:

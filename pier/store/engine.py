@@ -40,7 +40,8 @@ CONNECT_TIMEOUT = 5  # seconds to reach PostgreSQL before a request is answered 
 UNAVAILABLE = "The database is unreachable; try again shortly."
 # SQLite's ways of saying "not now" (a lock held too long, a file that cannot be opened), as
 # opposed to its other OperationalErrors, which are bugs (a missing table, bad SQL).
-_SQLITE_BUSY = ("database is locked", "database table is locked", "unable to open", "disk i/o")
+_SQLITE_LOCKED = ("database is locked", "database table is locked")
+_SQLITE_BUSY = (*_SQLITE_LOCKED, "unable to open", "disk i/o")
 _POSTGRESQL_DRIVERS = {"postgresql", "postgres", "postgresql+psycopg"}
 _SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite"}
 
@@ -237,7 +238,7 @@ class ThreadedEngine:
         try:
             counts = _apply(self._loop_conn, batch, self._prepared)
         except sa.exc.OperationalError as exc:
-            if "locked" in str(exc.orig).lower():
+            if any(words in str(exc.orig).lower() for words in _SQLITE_LOCKED):
                 raise _Locked from exc
             if self.unavailable(exc):
                 conn, self._loop_conn = self._loop_conn, None
@@ -321,11 +322,11 @@ def _apply(
             for statement in job.statements:
                 if isinstance(statement, tuple):
                     direct = prepared.get(*statement) if prepared is not None else None
-                    if prepared is not None and direct is not None:
+                    if direct is not None:
                         if cursor is None:
                             cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
                             cleanup.callback(cursor.close)
-                        count += prepared.run(direct, cursor, statement[1])
+                        count += direct.run(cursor, statement[1])
                         continue
                     result = conn.execute(statement[0], statement[1])
                 else:
@@ -342,13 +343,22 @@ class _Direct:
 
     sql: str
     steps: tuple[tuple[str, Any, Callable[[Any], Any] | None], ...]  # name, fixed value, convert
+    dialect: sa.Dialect
 
     def run(self, cursor: Any, params: Mapping[str, Any]) -> int:
+        """Rows affected; the driver's errors come out as SQLAlchemy's, as they would from
+        `Connection.execute` (so a locked or lost database reads the same)."""
         values = []
         for name, fixed, convert in self.steps:
             value = params[name] if fixed is _GIVEN else fixed
             values.append(value if convert is None else convert(value))
-        cursor.execute(self.sql, values)
+        dbapi_error = self.dialect.loaded_dbapi.Error
+        try:
+            cursor.execute(self.sql, values)
+        except dbapi_error as exc:
+            raise sa.exc.DBAPIError.instance(
+                self.sql, dict(params), exc, dbapi_error, dialect=self.dialect
+            ) from exc
         return int(cursor.rowcount or 0)
 
 
@@ -366,17 +376,6 @@ class _PreparedCache:
     def __init__(self, dialect: sa.Dialect) -> None:
         self.dialect = dialect
         self._cache: dict[tuple[sa.Executable, frozenset[str]], _Direct | None] = {}
-
-    def run(self, direct: _Direct, cursor: Any, params: Mapping[str, Any]) -> int:
-        """Run a compiled statement; the driver's errors come out as SQLAlchemy's, as they
-        would from `Connection.execute` (so a locked or lost database reads the same)."""
-        dbapi_error = self.dialect.loaded_dbapi.Error
-        try:
-            return direct.run(cursor, params)
-        except dbapi_error as exc:
-            raise sa.exc.DBAPIError.instance(
-                direct.sql, dict(params), exc, dbapi_error, dialect=self.dialect
-            ) from exc
 
     def get(self, statement: sa.Executable, params: Mapping[str, Any]) -> _Direct | None:
         key = (statement, frozenset(params))
@@ -411,7 +410,7 @@ class _PreparedCache:
                 return None  # a default computed per row, or a parameter nobody gives
             convert = bind.type.dialect_impl(self.dialect).bind_processor(self.dialect)
             steps.append((name, fixed, convert))
-        return _Direct(compiled.string, tuple(steps))
+        return _Direct(compiled.string, tuple(steps), self.dialect)
 
 
 def _settle(job: _Job, outcome: int | Declined) -> None:

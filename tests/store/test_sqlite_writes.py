@@ -5,10 +5,12 @@ write; the WAL is still checkpointed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import sqlite3
 import threading
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +33,17 @@ async def _store_with_model(tmp_path: Path) -> tuple[Store, dict[str, Any], dict
     return store, account, {**model, "owner": "ada", "name": "echo", "version": version}
 
 
-def _engine_on(path: Path, *setup: str) -> ThreadedEngine:
-    """The store's engine on a new SQLite file made by the `setup` statements."""
+@contextlib.asynccontextmanager
+async def _engine_on(path: Path, *setup: str) -> AsyncIterator[ThreadedEngine]:
+    """The store's engine on a new SQLite file made by the `setup` statements, closed after."""
     with sqlite3.connect(path) as conn:
         for statement in setup:
             conn.execute(statement)
-    return ThreadedEngine(f"sqlite:///{path}")
+    db = ThreadedEngine(f"sqlite:///{path}")
+    try:
+        yield db
+    finally:
+        await db.close()
 
 
 def _raw_rows(path: Path, ids: list[str]) -> list[tuple[Any, ...]]:
@@ -112,7 +119,6 @@ async def test_a_write_lock_held_elsewhere_neither_blocks_the_loop_nor_loses_the
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "w.db"
-    db = _engine_on(path, "PRAGMA journal_mode=WAL", "CREATE TABLE t (x INTEGER)")
     table = sa.table("t", sa.column("x"))
     held, release = threading.Event(), threading.Event()
 
@@ -125,35 +131,35 @@ async def test_a_write_lock_held_elsewhere_neither_blocks_the_loop_nor_loses_the
         other.execute("COMMIT")
         other.close()
 
-    try:
-        assert await db.write(table.insert().values(x=1)) == 1  # the loop's connection is open
-        holder = threading.Thread(target=hold_lock)
-        holder.start()
-        assert held.wait(10)
-        write = asyncio.ensure_future(db.write(table.insert().values(x=2)))
-        # While the lock is held the loop goes on: timers fire on time, the write waits.
-        ticks, started = 0, time.monotonic()
-        while time.monotonic() - started < 0.3:
-            before = time.monotonic()
-            await asyncio.sleep(0.01)
-            assert time.monotonic() - before < 0.2
-            ticks += 1
-        assert ticks >= 10 and not write.done()
-        release.set()
-        assert await asyncio.wait_for(write, 15) == 1
-        holder.join(10)
-        with sqlite3.connect(path) as check:
-            assert sorted(x for (x,) in check.execute("SELECT x FROM t")) == [0, 1, 2]
-    finally:
-        release.set()
-        await db.close()
+    async with _engine_on(path, "PRAGMA journal_mode=WAL", "CREATE TABLE t (x INTEGER)") as db:
+        try:
+            assert await db.write(table.insert().values(x=1)) == 1  # the loop's connection
+            holder = threading.Thread(target=hold_lock)
+            holder.start()
+            assert held.wait(10)
+            write = asyncio.ensure_future(db.write(table.insert().values(x=2)))
+            # While the lock is held the loop goes on: timers fire on time, the write waits.
+            ticks, started = 0, time.monotonic()
+            while time.monotonic() - started < 0.3:
+                before = time.monotonic()
+                await asyncio.sleep(0.01)
+                assert time.monotonic() - before < 0.2
+                ticks += 1
+            assert ticks >= 10 and not write.done()
+            release.set()
+            assert await asyncio.wait_for(write, 15) == 1
+            holder.join(10)
+        finally:
+            release.set()
+    with sqlite3.connect(path) as check:
+        assert sorted(x for (x,) in check.execute("SELECT x FROM t")) == [0, 1, 2]
 
 
 async def test_the_wal_is_checkpointed_while_the_loop_writes(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
-    db = _engine_on(path, "PRAGMA journal_mode=WAL", "CREATE TABLE t (x INTEGER, pad TEXT)")
     table = sa.table("t", sa.column("x"), sa.column("pad"))
-    try:
+    setup = ("PRAGMA journal_mode=WAL", "CREATE TABLE t (x INTEGER, pad TEXT)")
+    async with _engine_on(path, *setup) as db:
         for x in range(CHECKPOINT_EVERY * 2 + 10):
             await db.write(table.insert().values(x=x, pad="p" * 200))  # one commit each
         deadline = time.monotonic() + 10
@@ -163,29 +169,24 @@ async def test_the_wal_is_checkpointed_while_the_loop_writes(tmp_path: Path) -> 
         # The database file alone (without its WAL) holds the rows of the checkpoints.
         alone = tmp_path / "alone.db"
         shutil.copy(path, alone)
-        with sqlite3.connect(alone) as check:
-            (count,) = check.execute("SELECT count(*) FROM t").fetchone()
-        assert count >= CHECKPOINT_EVERY
-    finally:
-        await db.close()
+    with sqlite3.connect(alone) as check:
+        (count,) = check.execute("SELECT count(*) FROM t").fetchone()
+    assert count >= CHECKPOINT_EVERY
 
 
 async def test_writes_the_driver_cannot_take_as_compiled_go_through_sqlalchemy(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "f.db"
-    db = _engine_on(path, "CREATE TABLE t (x INTEGER, y TEXT)")
     table = sa.Table(
         "t", sa.MetaData(), sa.Column("x", sa.Integer), sa.Column("y", sa.String, default="made")
     )
     insert = table.insert()  # `y` comes from a default computed for each row
     delete = table.delete().where(table.c.x.in_(sa.bindparam("xs", expanding=True)))
-    try:
+    async with _engine_on(path, "CREATE TABLE t (x INTEGER, y TEXT)") as db:
         assert await db.write((insert, {"x": 1}), (insert, {"x": 2})) == 2
         assert await db.write((delete, {"xs": [2, 3]})) == 1
-        with sqlite3.connect(path) as check:
-            assert list(check.execute("SELECT x, y FROM t")) == [(1, "made")]
         prepared = db._prepared
         assert prepared is not None and set(prepared._cache.values()) == {None}
-    finally:
-        await db.close()
+    with sqlite3.connect(path) as check:
+        assert list(check.execute("SELECT x, y FROM t")) == [(1, "made")]

@@ -218,7 +218,7 @@ async def get_estimate(account: AccountDep, svc: ServicesDep, version: str = "")
     price = await billing.price(model["id"])
     typical = None
     if price.basis == PER_SECOND and model.get("latest_version_id"):
-        typical = await svc.dispatcher.typical_run_time(model["latest_version_id"])
+        typical = await svc.dispatcher.elsewhere.typical_run_time(model["latest_version_id"])
     seconds = max(svc.settings.billing_hold_seconds, (typical or 0) * 1.5)
     held = hold_for(price, {}, min(seconds, svc.settings.prediction_timeout))
     estimate: int | None

@@ -231,7 +231,7 @@ async def _create(
         row = await svc.dispatcher.wait_stored(row["id"], max(0.5, wait - 0.25)) or row
         if Status(row["status"]).terminal:
             return json_response(await _render(svc, row), 201, headers)
-        queue = await svc.dispatcher.queue_info_stored(row)
+        queue = await svc.dispatcher.elsewhere.queue_info(row)
         return json_response(serialize.waiting_prediction(row, svc.base_url, queue), 201, headers)
     if wait is not None:
         finished = await svc.dispatcher.wait(live, max(0.5, wait - 0.25))
@@ -255,7 +255,7 @@ async def _submit(
     data: inputs, and hand it to the dispatcher. When the job is not accepted, what was stored
     for it goes again (402 when the account cannot pay)."""
     hold = await svc.dispatcher.billing.hold_for(
-        row, account.get("token_id"), lambda: svc.dispatcher.typical_run_time(pool)
+        row, account.get("token_id"), lambda: svc.dispatcher.elsewhere.typical_run_time(pool)
     )
     stored = await _data_uri_inputs(svc, version, row, component)
     try:
@@ -309,7 +309,7 @@ async def _render(
     if live is not None:
         queue = await svc.dispatcher.queue_info(live)
     else:
-        queue = await svc.dispatcher.queue_info_stored(row)
+        queue = await svc.dispatcher.elsewhere.queue_info(row)
     return serialize.prediction(row, svc.base_url, queue)
 
 

@@ -109,7 +109,7 @@ async def _render(
     if live is not None:
         queue = await svc.dispatcher.queue_info(live)
     else:
-        queue = await svc.dispatcher.queue_info_stored(row)
+        queue = await svc.dispatcher.elsewhere.queue_info(row)
     destination = await svc.dispatcher.know_destination(row)
     return serialize.training(row, svc.base_url, destination, queue)
 
